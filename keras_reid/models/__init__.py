@@ -1,0 +1,19 @@
+"""ReID architectures and their registry."""
+
+from keras_reid.models.mobilenet_v2.mobilenet_v2_reid import MobileNetV2ReID
+from keras_reid.models.mobilenet_v2.mobilenet_v2_stra import MobileNetV2StRA
+from keras_reid.models.registry import build, list_architectures, register_architecture
+from keras_reid.models.reid_model import ReIDModel
+from keras_reid.models.resnet.resnet50_reid import ResNet50ReID
+from keras_reid.models.resnet.resnet50_stra import ResNet50StRA
+
+register_architecture("resnet50", ResNet50ReID, "ResNet-50 ReID baseline (last stride 1, 512-D).")
+register_architecture("resnet50_stra", ResNet50StRA, "ResNet50_StRA: StRA attention in layer4 (512-D).")
+register_architecture("mobilenetv2", MobileNetV2ReID, "MobileNetV2 1.0 ReID baseline (512-D).")
+register_architecture(
+    "mobilenetv2_1.4", MobileNetV2ReID, "MobileNetV2 1.4 ReID baseline (512-D).", width=1.4
+)
+register_architecture("mobilenetv2_stra", MobileNetV2StRA, "MobileNetV2 1.0 with StRA in its last stage.")
+register_architecture(
+    "mobilenetv2_1.4_stra", MobileNetV2StRA, "MobileNetV2 1.4 with StRA in its last stage.", width=1.4
+)
