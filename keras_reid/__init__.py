@@ -3,4 +3,11 @@
 from keras_reid import layers, losses
 from keras_reid.backbones import MobileNetV2Backbone, ResNetBackbone
 from keras_reid.models import ReIDModel, build, list_architectures
+from keras_reid.presets import (
+    PresetError,
+    ReIDPreprocessor,
+    list_presets,
+    load,
+    save_preset,
+)
 from keras_reid.version import __version__

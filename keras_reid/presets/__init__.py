@@ -1,0 +1,13 @@
+"""Presets: the folder format, the built-in registry, Hub download and `keras_reid.load`."""
+
+from keras_reid.presets.errors import (
+    PresetDownloadError,
+    PresetError,
+    PresetIntegrityError,
+    PresetNotFoundError,
+    PresetUnavailableError,
+)
+from keras_reid.presets.loader import load
+from keras_reid.presets.preprocessor import ReIDPreprocessor
+from keras_reid.presets.preset_io import load_reference_tensors, save_preset, verify_preset_files
+from keras_reid.presets.registry import list_presets
