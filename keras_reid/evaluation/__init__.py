@@ -1,0 +1,13 @@
+"""Evaluation: Market-1501 ranking metrics, distances, re-ranking and a FAISS index.
+
+NumPy only (no Keras, no backend): usable on embeddings from any model. ``FaissIndex``
+needs the optional ``faiss-cpu`` package (``pip install keras-reid[faiss]``), imported
+only when an index is built.
+"""
+
+from keras_reid.evaluation.distance import compute_distance_matrix, l2_normalize
+from keras_reid.evaluation.faiss_index import FaissIndex
+from keras_reid.evaluation.rank import evaluate_rank
+from keras_reid.evaluation.rerank import re_rank
+
+__all__ = ["FaissIndex", "compute_distance_matrix", "evaluate_rank", "l2_normalize", "re_rank"]
