@@ -1,0 +1,31 @@
+"""Datasets, `tf.data` input pipelines and P×K sampling for ReID training and evaluation."""
+
+from keras_reid.data.augmentation import ReIDAugmentation, torchreid_random_erasing
+from keras_reid.data.base import (
+    IMAGE_EXTENSIONS,
+    DatasetLayoutError,
+    DatasetParseError,
+    ImageRecord,
+    ReIDDataset,
+    get_dataset,
+    list_datasets,
+    register_dataset,
+)
+from keras_reid.data.datasets import (
+    cuhk01,
+    cuhk03_np,
+    cuhk03_partial,
+    dukemtmcreid,
+    image_folder,
+    market1501,
+    msmt17,
+)
+from keras_reid.data.pipeline import (
+    ImageDecodeError,
+    eval_dataset,
+    load_image,
+    steps_per_epoch,
+    train_dataset,
+    verify_images,
+)
+from keras_reid.data.sampler import RandomIdentitySampler
