@@ -17,3 +17,20 @@ register_architecture("mobilenetv2_stra", MobileNetV2StRA, "MobileNetV2 1.0 with
 register_architecture(
     "mobilenetv2_1.4_stra", MobileNetV2StRA, "MobileNetV2 1.4 with StRA in its last stage.", width=1.4
 )
+
+from keras_reid.models.pcb.pcb import PCB  # noqa: E402
+from keras_reid.models.pcb.pcb_rpp import PCBRPP  # noqa: E402
+from keras_reid.models.sa_pcb.sa_pcb import SAPCB  # noqa: E402
+
+register_architecture("pcb", PCB, "PCB: ResNet-50, 6 stripes, per-part classifiers (12,288-D).")
+register_architecture("pcb_rpp", PCBRPP, "PCB-RPP: refined part pooling (rpp_stage 1/2/3 training switch).")
+register_architecture(
+    "pcb_csa", PCB, "PCB+CSA: compressed self-attention (D=32, G=2) after stages 1-3, deep supervision.",
+    attention="csa",
+)
+register_architecture(
+    "pcb_sa", PCB, "PCB+SA: full (non-local) self-attention after stages 1-3, deep supervision.",
+    attention="sa",
+)
+register_architecture("pcb_rpp_csa", PCBRPP, "PCB-RPP+CSA: CSA after stages 1-3 with RPP.", attention="csa")
+register_architecture("sa_pcb", SAPCB, "SA-PCB: parameter-free spatial attention on deep supervision (12,288-D).")
