@@ -1,0 +1,86 @@
+"""`keras-reid train`: train a recipe on a dataset, resumable, ending with a preset folder.
+
+    keras-reid train --recipe resnet50_stra --dataset market1501 --root /data/market \
+        --output runs/stra [--epochs N] [--batch-size B] [--seed S] [--resume]
+
+Also runnable as `python -m keras_reid.training.cli ...`.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def add_train_arguments(parser):
+    """Adds the `train` options to an `argparse` parser."""
+    parser.add_argument("--recipe", required=True, help="recipe or architecture name (see --list-recipes)")
+    parser.add_argument("--dataset", required=True, help="dataset name (keras_reid.data.list_datasets()) or 'image_folder'")
+    parser.add_argument("--root", required=True, help="dataset root folder")
+    parser.add_argument("--output", required=True, help="run folder: log.csv, checkpoints/, preset/")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (milestones scale)")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
+    parser.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                        help="override the recipe's input size")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, sampling, augmentation (default 0)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints")
+    parser.add_argument("--eval-every", type=int, default=None, help="evaluate every N epochs (always at the end)")
+    parser.add_argument("--max-steps-per-epoch", type=int, default=None, help="cap the steps per epoch")
+    parser.add_argument("--init-preset", default="recipe", help="'recipe' (default), 'none' or a preset handle")
+    parser.add_argument("--mixed-precision", choices=("auto", "on", "off"), default="auto",
+                        help="mixed_float16: auto = only with a GPU")
+    parser.add_argument("--distribute", choices=("none", "data_parallel"), default="none")
+    parser.add_argument("--no-deterministic", action="store_true", help="allow non-deterministic ops")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def build_parser(prog="keras-reid train"):
+    return add_train_arguments(argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]))
+
+
+def cli_train(args):
+    """Runs `keras_reid.training.train` from parsed arguments (a Namespace or a list of strings)."""
+    if args is None or isinstance(args, (list, tuple)):
+        args = build_parser().parse_args(list(args or []))
+    from keras_reid.training.trainer import CHECKPOINT_DIR, LATEST, train
+
+    ckpt = os.path.join(args.output, CHECKPOINT_DIR, LATEST)
+    if os.path.exists(ckpt) and not args.resume:
+        raise SystemExit(
+            f"keras-reid train: error: {args.output} already holds a checkpoint; pass --resume to continue "
+            "it or choose another --output."
+        )
+    mixed = {"auto": None, "on": True, "off": False}[args.mixed_precision]
+    init = None if args.init_preset == "none" else args.init_preset
+    overrides = {"image_size": tuple(args.image_size)} if args.image_size else {}
+    result = train(
+        args.recipe,
+        args.dataset,
+        args.output,
+        dataset_root=args.root,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        resume=args.resume,
+        eval_every=args.eval_every,
+        max_steps_per_epoch=args.max_steps_per_epoch,
+        init_preset=init,
+        mixed_precision=mixed,
+        distribute=None if args.distribute == "none" else args.distribute,
+        deterministic=not args.no_deterministic,
+        verbose=0 if args.quiet else "auto",
+        **overrides,
+    )
+    print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"]}), flush=True)
+    return 0
+
+
+def main(argv=None):
+    return cli_train(list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

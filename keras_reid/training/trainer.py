@@ -1,0 +1,589 @@
+"""`keras_reid.training.train`: recipe → model, optimizer, schedule, loss, data → `model.fit`.
+
+Resumability. Every epoch ends with a checkpoint (`<output>/checkpoints/ckpt-NNNN/`: every
+model variable, RNG seed states included, and every optimizer variable, keyed by path, plus
+`state.json`); `<output>/checkpoints/latest.json` is replaced atomically afterwards, so a
+run killed at any moment resumes from the last complete epoch. The input pipeline is
+stateless: the images, order and augmentation of epoch `e` depend only on `(seed, e)`
+(sampler epochs drawn from `np.random.default_rng([seed, e, k])`, augmentation seeded by
+`[seed, global sample index]`), so a resumed run sees exactly the batches the straight run
+would have seen and reproduces it bit for bit on a deterministic backend.
+
+Freezing (`recipe.fixbase_epochs`). Keras 3 captures the trainable variables when a model
+is compiled (and JAX's `stateless_apply` needs the optimizer built on exactly those), so the
+run is split into phases with one `fit` each: the fixbase phase sets `trainable=False` on
+every layer outside `recipe.open_layers` (their BatchNorms then run in inference mode, as
+torchreid's `open_specified_layers` puts them in `eval()`), builds an optimizer on the open
+variables and compiles; the full phase unfreezes, builds an optimizer on all variables,
+copies the state of the variables it already had (`transfer_state_from`) and recompiles.
+"""
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+
+import keras
+import numpy as np
+
+from keras_reid.training.optimizers import EpochStepSchedule, TorchAdam, TorchSGD
+from keras_reid.training.recipes import Recipe, get_recipe, recipe_for_architecture
+
+logger = logging.getLogger("keras_reid.training")
+
+CHECKPOINT_DIR = "checkpoints"
+LATEST = "latest.json"
+LOG_FILE = "log.csv"
+LOG_COLUMNS = ("epoch", "phase", "lr", "loss", "mAP", "mINP", "rank1", "rank5", "rank10", "time_s")
+
+
+# -- data -------------------------------------------------------------------------------------
+def epoch_indices(pids, recipe, seed, epoch, steps_per_epoch):
+    """Image indices of training epoch `epoch`: exactly `steps_per_epoch × batch_size` of them.
+
+    Depends only on `(seed, epoch)`. Sampler epochs (`k = 0, 1, ...`) are concatenated until
+    the epoch is full (P×K epochs vary in length) and the surplus is dropped.
+    """
+    from keras_reid.data import RandomIdentitySampler
+
+    need = steps_per_epoch * recipe.batch_size
+    out, k = [], 0
+    if recipe.sampler == "identity":
+        sampler = RandomIdentitySampler(pids, recipe.num_instances, recipe.batch_size // recipe.num_instances, seed=seed)
+    while sum(len(o) for o in out) < need:
+        if recipe.sampler == "identity":
+            idx = sampler.epoch_indices(int(epoch) * 1000 + k)
+        else:
+            rng = np.random.default_rng([int(seed), int(epoch), k])
+            n = len(pids) // recipe.batch_size * recipe.batch_size
+            idx = rng.permutation(len(pids))[: n or len(pids)]
+        if len(idx) == 0:
+            raise ValueError("The training split is too small for one batch of this recipe.")
+        out.append(idx)
+        k += 1
+    return np.concatenate(out)[:need].astype(np.int64)
+
+
+def compute_steps_per_epoch(records, recipe, max_steps=None):
+    if recipe.sampler == "identity":
+        from keras_reid.data import steps_per_epoch
+
+        steps = steps_per_epoch(records, recipe.batch_size // recipe.num_instances, recipe.num_instances)
+    else:
+        steps = max(1, len(records) // recipe.batch_size)
+    return min(steps, int(max_steps)) if max_steps else steps
+
+
+def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_epoch, last_epoch):
+    """Batches of epochs `[first_epoch, last_epoch)`, stateless in `(seed, epoch)`."""
+    import tensorflow as tf
+
+    from keras_reid.data import load_image, torchreid_random_erasing
+
+    paths = tf.constant([r.path for r in records])
+    labels = tf.constant([r.pid for r in records], tf.int32)
+    pids = [r.pid for r in records]
+    per_epoch = steps_per_epoch * recipe.batch_size
+    height, width = preprocessor.image_size
+    mean = tf.constant(preprocessor.mean, tf.float32)
+    std = tf.constant(preprocessor.std, tf.float32)
+
+    def indices(epoch):
+        return epoch_indices(pids, recipe, seed, int(epoch), steps_per_epoch)
+
+    def epoch_ds(epoch):
+        idx = tf.numpy_function(indices, [epoch], tf.int64, stateful=False)
+        idx.set_shape([per_epoch])
+        sample = epoch * per_epoch + tf.range(per_epoch, dtype=tf.int64)
+        return tf.data.Dataset.from_tensor_slices((idx, sample))
+
+    def load(index, sample):
+        image = tf.numpy_function(load_image, [tf.gather(paths, index)], tf.uint8, stateful=False)
+        image.set_shape([None, None, 3])
+        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), method=preprocessor.interpolation, antialias=False)
+        seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(int(seed), tf.int64), sample]), 3)
+        if recipe.flip:
+            flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
+            image = tf.where(flip, tf.reverse(image, axis=[1]), image)
+        if recipe.crop_pad:
+            p = recipe.crop_pad
+            image = tf.pad(image, [[p, p], [p, p], [0, 0]])
+            image = tf.image.stateless_random_crop(image, [height, width, 3], seeds[1])
+        image = (image / 255.0 - mean) / std
+        if recipe.random_erasing:
+            image = torchreid_random_erasing(image, seeds[2], 0.5, tuple(recipe.erase_area), 0.3, fill=preprocessor.mean)
+        return image, tf.gather(labels, index)
+
+    ds = tf.data.Dataset.range(int(first_epoch), int(last_epoch)).flat_map(epoch_ds)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(recipe.batch_size, drop_remainder=True).prefetch(2)
+
+
+# -- evaluation -----------------------------------------------------------------------------
+def evaluate(model, dataset, preprocessor, recipe, batch_size=64):
+    """Query/gallery ranking metrics (fractions): mAP, mINP, rank1/5/10."""
+    from keras_reid.data import eval_dataset
+    from keras_reid.evaluation import compute_distance_matrix, evaluate_rank, l2_normalize
+
+    def features(records):
+        feats, pids, cams = [], [], []
+        for batch in eval_dataset(records, preprocessor, batch_size=batch_size).as_numpy_iterator():
+            feats.append(keras.ops.convert_to_numpy(model(batch["images"], training=False)))
+            pids.append(batch["pids"])
+            cams.append(batch["camids"])
+        f = np.concatenate(feats).astype("float32")
+        return (l2_normalize(f) if recipe.eval_normalize else f), np.concatenate(pids), np.concatenate(cams)
+
+    qf, qp, qc = features(dataset.query)
+    gf, gp, gc = features(dataset.gallery)
+    dist = compute_distance_matrix(qf, gf, metric=recipe.eval_metric)
+    result = evaluate_rank(dist, qp, gp, qc, gc, max_rank=min(50, len(gp)))
+    cmc = result["cmc"]
+    pick = lambda k: float(cmc[min(k, len(cmc)) - 1])  # noqa: E731
+    return {"mAP": float(result["mAP"]), "mINP": float(result["mINP"]), "rank1": pick(1), "rank5": pick(5), "rank10": pick(10)}
+
+
+# -- state ----------------------------------------------------------------------------------
+def _keyed(variables):
+    keys = [v.path for v in variables]
+    if len(set(keys)) != len(keys):
+        keys = [f"{i:05d}:{k}" for i, k in enumerate(keys)]
+    return keys
+
+
+def save_checkpoint(directory, model, optimizer, state):
+    """Writes `ckpt-NNNN/` and then points `latest.json` to it (atomic replace)."""
+    epoch = state["epoch"]
+    os.makedirs(directory, exist_ok=True)
+    folder = os.path.join(directory, f"ckpt-{epoch:04d}")
+    tmp = folder + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    np.savez(os.path.join(tmp, "model.npz"), **{k: keras.ops.convert_to_numpy(v) for k, v in zip(_keyed(model.variables), model.variables)})
+    np.savez(
+        os.path.join(tmp, "optimizer.npz"),
+        **{f"{i:05d}:{v.path}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)},
+    )
+    with open(os.path.join(tmp, "state.json"), "w") as f:
+        json.dump(state, f, indent=2)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    pointer = os.path.join(directory, LATEST)
+    with open(pointer + ".tmp", "w") as f:
+        json.dump({"checkpoint": os.path.basename(folder), "epoch": epoch}, f)
+    os.replace(pointer + ".tmp", pointer)
+    for name in os.listdir(directory):
+        if name.startswith("ckpt-") and name != os.path.basename(folder):
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+    return folder
+
+
+def latest_checkpoint(directory):
+    pointer = os.path.join(directory, LATEST)
+    if not os.path.exists(pointer):
+        return None
+    with open(pointer) as f:
+        folder = os.path.join(directory, json.load(f)["checkpoint"])
+    with open(os.path.join(folder, "state.json")) as f:
+        state = json.load(f)
+    return folder, state
+
+
+def restore_model(folder, model):
+    with np.load(os.path.join(folder, "model.npz")) as data:
+        keys = _keyed(model.variables)
+        missing = [k for k in keys if k not in data.files]
+        if missing:
+            raise ValueError(f"Checkpoint {folder} does not match the model (missing {missing[:3]}).")
+        for key, var in zip(keys, model.variables):
+            var.assign(data[key])
+
+
+def restore_optimizer(folder, optimizer):
+    with np.load(os.path.join(folder, "optimizer.npz")) as data:
+        files = sorted(data.files)
+        if len(files) != len(optimizer.variables):
+            raise ValueError(f"Checkpoint {folder}: {len(files)} optimizer variables, the optimizer has {len(optimizer.variables)}.")
+        for key, var in zip(files, optimizer.variables):
+            var.assign(data[key])
+
+
+# -- callbacks ------------------------------------------------------------------------------
+class EpochEndCallback(keras.callbacks.Callback):
+    """Per epoch: optional evaluation, one CSV row, one checkpoint (in that order)."""
+
+    def __init__(self, run, phase):
+        super().__init__()
+        self.run = run
+        self.phase = phase
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        run = self.run
+        logs = logs if logs is not None else {}
+        row = {"epoch": epoch + 1, "phase": self.phase, "lr": run.schedule.lr_at_epoch(epoch), "loss": float(logs.get("loss", np.nan))}
+        done = epoch + 1
+        if run.can_evaluate and (done == run.epochs or (run.eval_every and done % run.eval_every == 0)):
+            metrics = evaluate(self.model, run.dataset, run.preprocessor, run.recipe)
+            row.update(metrics)
+            logs.update(metrics)
+            run.last_metrics = dict(metrics, epoch=done)
+        row["time_s"] = round(time.time() - self._start, 3)
+        run.append_log(row)
+        state = {
+            "epoch": done,
+            "phase": self.phase,
+            "seed": run.seed,
+            "recipe": run.recipe.to_dict(),
+            "steps_per_epoch": run.steps_per_epoch,
+            "last_metrics": run.last_metrics,
+        }
+        save_checkpoint(run.checkpoint_dir, self.model, self.model.optimizer, state)
+        if run.stop_after_epoch is not None and done >= run.stop_after_epoch:
+            raise _StopTraining(done)
+
+
+class _StopTraining(Exception):
+    """Raised by `stop_after_epoch` (simulates a killed run in tests)."""
+
+
+# -- model / optimizer ----------------------------------------------------------------------
+def set_trainable(model, open_layers=None):
+    """`open_layers=None`: every layer trains; else only layers whose name matches a regex."""
+    patterns = [re.compile(p) for p in (open_layers or ())]
+    model.trainable = True
+    for layer in model.network.layers:
+        layer.trainable = open_layers is None or any(p.search(layer.name) for p in patterns)
+
+
+def build_optimizer(recipe, steps_per_epoch, mixed_precision=False):
+    schedule = EpochStepSchedule(recipe.lr, steps_per_epoch, recipe.lr_milestones, recipe.lr_gamma, recipe.warmup_epochs, recipe.warmup_factor)
+    multipliers = {recipe.backbone_pattern: recipe.backbone_lr_mult} if recipe.backbone_lr_mult != 1.0 else None
+    if recipe.optimizer == "adam":
+        opt = TorchAdam(schedule, beta_1=recipe.adam_betas[0], beta_2=recipe.adam_betas[1], l2_weight_decay=recipe.weight_decay, lr_multipliers=multipliers)
+    else:
+        opt = TorchSGD(schedule, momentum=recipe.momentum, nesterov=recipe.nesterov, l2_weight_decay=recipe.weight_decay, lr_multipliers=multipliers)
+    if mixed_precision:
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt, schedule
+
+
+def build_loss(recipe, model):
+    from keras_reid.losses import CombinedReIDLoss, ReIDLoss
+
+    head_weights = model.default_head_weights() if hasattr(model, "default_head_weights") else None
+    if recipe.triplet_weight:
+        return CombinedReIDLoss(recipe.label_smoothing, head_weights, recipe.triplet_weight, recipe.triplet_margin)
+    if head_weights is None and recipe.label_smoothing == 0.1:
+        return None  # the model's default (ReIDLoss)
+    return ReIDLoss(label_smoothing=recipe.label_smoothing, head_weights=head_weights)
+
+
+def init_from_preset(model, handle):
+    """Copies every layer of the preset with the same name and weight shapes (torchreid style).
+
+    Returns `(loaded, skipped)` layer-name lists; raises `PresetError` when the preset is missing.
+    """
+    import keras_reid
+
+    source = keras_reid.load(handle)
+    src = {layer.name: layer for layer in source.network.layers}
+    loaded, skipped = [], []
+    for layer in model.network.layers:
+        if not layer.weights:
+            continue
+        other = src.get(layer.name)
+        if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
+            layer.set_weights(other.get_weights())
+            loaded.append(layer.name)
+        else:
+            skipped.append(layer.name)
+    return loaded, skipped
+
+
+def gpu_available():
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            return any(d.platform == "gpu" for d in jax.devices())
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_physical_devices("GPU"))
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.is_available()
+    except Exception:  # pragma: no cover - device probing failures mean "no GPU"
+        return False
+    return False
+
+
+# -- the run --------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+        self.last_metrics = None
+
+    def append_log(self, row):
+        path = os.path.join(self.output_dir, LOG_FILE)
+        new = not os.path.exists(path)
+        with open(path, "a") as f:
+            if new:
+                f.write(",".join(LOG_COLUMNS) + "\n")
+            f.write(",".join(_fmt(row.get(c, "")) for c in LOG_COLUMNS) + "\n")
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _truncate_log(path, epochs_done):
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        lines = f.read().splitlines()
+    keep = lines[:1] + [l for l in lines[1:] if l and int(l.split(",")[0]) <= epochs_done]
+    with open(path, "w") as f:
+        f.write("\n".join(keep) + "\n")
+
+
+def read_log(output_dir):
+    """The per-epoch CSV log as a list of dicts (strings)."""
+    import csv
+
+    with open(os.path.join(output_dir, LOG_FILE)) as f:
+        return list(csv.DictReader(f))
+
+
+def _phases(recipe, epochs):
+    fixbase = min(int(recipe.fixbase_epochs), epochs)
+    phases = []
+    if fixbase:
+        phases.append(("fixbase", 0, fixbase, tuple(recipe.open_layers)))
+    if epochs > fixbase:
+        phases.append(("full", fixbase, epochs, None))
+    return phases
+
+
+def _load_dataset(dataset, dataset_root):
+    from keras_reid.data import ReIDDataset, get_dataset
+
+    if isinstance(dataset, ReIDDataset):
+        return dataset
+    if dataset_root is None and os.path.isdir(str(dataset)):
+        return get_dataset("image_folder", dataset)
+    return get_dataset(dataset, dataset_root)
+
+
+def train(
+    recipe,
+    dataset,
+    output_dir,
+    dataset_root=None,
+    epochs=None,
+    batch_size=None,
+    seed=0,
+    resume=True,
+    eval_every=None,
+    max_steps_per_epoch=None,
+    init_preset="recipe",
+    mixed_precision=None,
+    distribute=None,
+    deterministic=True,
+    stop_after_epoch=None,
+    verbose="auto",
+    write_preset=True,
+    callbacks=None,
+    **recipe_overrides,
+):
+    """Trains a ReID model with a recipe and writes a preset.
+
+    Args:
+        recipe: a `Recipe`, a recipe name or an architecture name (`list_recipes()`).
+        dataset: a `keras_reid.data.ReIDDataset`, a dataset name (with `dataset_root`), or an
+            `image_folder` root (`<root>/{train,query,gallery}/<identity>/*.jpg`).
+        output_dir: where `log.csv`, `checkpoints/` and `preset/` are written.
+        dataset_root: root folder of a named dataset.
+        epochs, batch_size: override the recipe's.
+        seed: seeds weights, sampling, augmentation and dropout.
+        resume: continue from `output_dir/checkpoints` when present (else start over).
+        eval_every: evaluate on query/gallery every N epochs (always after the last one)
+            when the dataset has both splits; None: only at the end.
+        max_steps_per_epoch: cap the steps of an epoch (quick runs).
+        init_preset: "recipe" (the recipe's `init_preset`; skipped with a warning when not
+            available), None (no init), or a preset handle (errors propagate).
+        mixed_precision: None = mixed_float16 only when a GPU is present; True/False force.
+        distribute: None, "data_parallel" (all local devices) or a `keras_reid.training.distribute`
+            strategy object.
+        deterministic: seeded, deterministic ops (`tf.config.experimental.enable_op_determinism`
+            on TensorFlow).
+        stop_after_epoch: raise after that epoch's checkpoint (tests: simulated kill).
+        verbose: `fit` verbosity.
+        write_preset: write `output_dir/preset` at the end.
+        callbacks: extra Keras callbacks (run before the checkpointing callback).
+        **recipe_overrides: other `Recipe` fields.
+
+    Returns a dict: `model`, `recipe`, `history` (log rows), `metrics` (last evaluation),
+    `preset` (path or None), `epochs` (epochs completed).
+    """
+    from keras_reid.presets import PresetError, ReIDPreprocessor, save_preset
+    from keras_reid.training.distribute import distribution_scope
+
+    if isinstance(recipe, Recipe):
+        recipe = recipe.replace()
+    else:
+        try:
+            recipe = get_recipe(recipe)
+        except ValueError:
+            recipe = recipe_for_architecture(recipe)
+    if batch_size:
+        recipe_overrides["batch_size"] = int(batch_size)
+    if epochs is not None:
+        recipe_overrides["epochs"] = int(epochs)
+        if "lr_milestones" not in recipe_overrides:
+            # Keep the schedule's shape when the run is shortened/lengthened.
+            scale = int(epochs) / recipe.epochs
+            recipe_overrides["lr_milestones"] = tuple(sorted({max(1, round(m * scale)) for m in recipe.lr_milestones if round(m * scale) < int(epochs)}))
+    if recipe_overrides:
+        recipe = recipe.replace(**recipe_overrides)
+    epochs = recipe.epochs
+    os.makedirs(output_dir, exist_ok=True)
+    ckpt_dir = os.path.join(output_dir, CHECKPOINT_DIR)
+
+    backend = keras.backend.backend()
+    keras.utils.set_random_seed(int(seed))
+    if deterministic and backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    if mixed_precision is None:
+        mixed_precision = gpu_available()
+    previous_policy = keras.mixed_precision.global_policy().name
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+    data = _load_dataset(dataset, dataset_root)
+    preprocessor = ReIDPreprocessor(recipe.image_size)
+    steps = compute_steps_per_epoch(data.train, recipe, max_steps_per_epoch)
+    resumed = latest_checkpoint(ckpt_dir) if resume else None
+    if not resume:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if resumed is not None and resumed[1]["steps_per_epoch"] != steps:
+        raise ValueError(f"Checkpoint in {ckpt_dir} was written with {resumed[1]['steps_per_epoch']} steps/epoch, not {steps}.")
+    initial_epoch = resumed[1]["epoch"] if resumed else 0
+    log_path = os.path.join(output_dir, LOG_FILE)
+    if resumed:
+        _truncate_log(log_path, initial_epoch)
+        logger.info("Resuming %s from epoch %d (%s).", recipe.name, initial_epoch, resumed[0])
+    elif os.path.exists(log_path):
+        os.remove(log_path)
+
+    run = _Run(
+        recipe=recipe,
+        dataset=data,
+        preprocessor=preprocessor,
+        output_dir=output_dir,
+        checkpoint_dir=ckpt_dir,
+        epochs=epochs,
+        eval_every=eval_every,
+        seed=int(seed),
+        steps_per_epoch=steps,
+        stop_after_epoch=stop_after_epoch,
+        can_evaluate=bool(data.query) and bool(data.gallery),
+    )
+    if resumed:
+        run.last_metrics = resumed[1].get("last_metrics")
+    try:
+        with distribution_scope(distribute):
+            import keras_reid
+
+            model = keras_reid.build(
+                recipe.architecture,
+                num_classes=data.num_train_pids,
+                image_shape=tuple(recipe.image_size) + (3,),
+                **recipe.model_options,
+            )
+            handle = recipe.init_preset if init_preset == "recipe" else init_preset
+            if handle and not resumed:
+                try:
+                    loaded, skipped = init_from_preset(model, handle)
+                    logger.info("Initialised %d layers from %s (%d kept their own init).", len(loaded), handle, len(skipped))
+                except PresetError as e:
+                    if init_preset != "recipe":
+                        raise
+                    logger.warning("Init preset %r unavailable (%s); training from the architecture's initialisers.", handle, e)
+            if resumed:
+                restore_model(resumed[0], model)
+            phases = _phases(recipe, epochs)
+            ckpt_phase = next((i for i, p in enumerate(phases) if p[1] < initial_epoch <= p[2]), None) if resumed else None
+            previous = None
+            for index, (phase, start, end, open_layers) in enumerate(phases):
+                if end <= initial_epoch and index != ckpt_phase:
+                    continue
+                set_trainable(model, open_layers)
+                optimizer, schedule = build_optimizer(recipe, steps, mixed_precision)
+                optimizer.build(model.trainable_variables)
+                if previous is not None:
+                    inner = getattr(optimizer, "inner_optimizer", optimizer)
+                    inner.transfer_state_from(previous)
+                if index == ckpt_phase:
+                    restore_optimizer(resumed[0], optimizer)
+                run.schedule = schedule
+                model.compile(optimizer=optimizer, loss=build_loss(recipe, model))
+                previous = getattr(optimizer, "inner_optimizer", optimizer)
+                if end <= initial_epoch:
+                    continue
+                first = max(start, initial_epoch)
+                ds = train_dataset(data.train, recipe, preprocessor, seed, steps, first, end)
+                model.fit(
+                    ds,
+                    initial_epoch=first,
+                    epochs=end,
+                    steps_per_epoch=steps,
+                    callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)],
+                    verbose=verbose,
+                )
+            set_trainable(model, None)
+    except _StopTraining as stop:
+        return {"model": model, "recipe": recipe, "history": read_log(output_dir), "metrics": run.last_metrics, "preset": None, "epochs": stop.args[0]}
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+    preset_dir = None
+    if write_preset:
+        preset_dir = os.path.join(output_dir, "preset")
+        metadata = {
+            "name": f"{recipe.architecture}_{data.name}",
+            "training": {
+                "recipe": recipe.to_dict(),
+                "dataset": data.name,
+                "num_train_ids": data.num_train_pids,
+                "epochs_run": epochs,
+                "steps_per_epoch": steps,
+                "seed": int(seed),
+                "backend": backend,
+                "mixed_precision": bool(mixed_precision),
+            },
+            "metrics": run.last_metrics,
+        }
+        save_preset(model, preset_dir, preprocessor=preprocessor, metadata=metadata)
+    return {
+        "model": model,
+        "recipe": recipe,
+        "history": read_log(output_dir),
+        "metrics": run.last_metrics,
+        "preset": preset_dir,
+        "epochs": epochs,
+    }
