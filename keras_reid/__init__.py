@@ -2,6 +2,7 @@
 
 from keras_reid import layers, losses
 from keras_reid.backbones import MobileNetV2Backbone, ResNetBackbone
+from keras_reid.feature_extractor import FeatureExtractor
 from keras_reid.models import ReIDModel, build, list_architectures
 from keras_reid.presets import (
     PresetError,

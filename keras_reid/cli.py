@@ -1,0 +1,601 @@
+"""The `keras-reid` command line: list, embed, search, eval, visualize, demo and train.
+
+    keras-reid demo                                  # the 1-minute tour (no download)
+    keras-reid list
+    keras-reid embed PRESET FOLDER --output feats.npy
+    keras-reid search PRESET --query q.jpg --gallery FOLDER --top-k 10 --output ranks.png
+    keras-reid eval PRESET --dataset market1501 --root /data/market --json metrics.json
+    keras-reid visualize attention PRESET img.jpg --output attention.png
+    keras-reid visualize retrieval feats.npy --query 0 --output ranks.png
+    keras-reid train ...                             # see keras_reid.training
+
+User errors (missing folder, unknown preset, unreadable image...) end the command with
+exit status 2 and one line `keras-reid: error: <reason>` on stderr, never a traceback
+(set KERAS_REID_DEBUG=1 to see one).
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+PROG = "keras-reid"
+DEFAULT_DEMO_PRESET = "mobilenetv2_imagenet"
+DEFAULT_DEMO_ARCHITECTURE = "mobilenetv2"
+
+
+class CLIError(Exception):
+    """A user error: printed as one `keras-reid: error: ...` line, exit status 2."""
+
+
+def samples_dir():
+    """The folder of the bundled synthetic sample images (see its NOTICE)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "samples")
+
+
+def _say(*args):
+    print(*args, flush=True)
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _load_model(handle):
+    from keras_reid.presets.loader import load
+
+    return load(handle)
+
+
+def _extractor(model, args):
+    from keras_reid.feature_extractor import FeatureExtractor
+
+    return FeatureExtractor(model, batch_size=args.batch_size, flip=args.flip, verbose="auto")
+
+
+def _require_folder(path, what="folder"):
+    if not os.path.exists(path):
+        raise CLIError(f"no such {what}: {path}")
+    if not os.path.isdir(path):
+        raise CLIError(f"not a {what}: {path}")
+
+
+def _distances(query, gallery, metric):
+    try:
+        from keras_reid.evaluation import compute_distance_matrix
+    except ImportError:  # pragma: no cover - the evaluation package is part of keras_reid
+        compute_distance_matrix = None
+    if compute_distance_matrix is not None:
+        return compute_distance_matrix(query, gallery, metric=metric)
+    import numpy as np
+
+    if metric == "cosine":
+        return 1.0 - query @ gallery.T
+    return (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * query @ gallery.T
+
+
+def _rank(dist_row, top_k, exclude=None):
+    import numpy as np
+
+    order = np.argsort(dist_row, kind="stable")
+    if exclude is not None:
+        order = order[~np.isin(order, exclude)]
+    return order[:top_k]
+
+
+def _fmt_id(value):
+    return "?" if value is None else str(value)
+
+
+def _print_ranking(query_name, qid, ranked, gallery_paths, gallery_ids, dist_row):
+    _say(f"query {query_name} (id {_fmt_id(qid)})")
+    _say(f"  {'rank':>4}  {'distance':>8}  {'id':>5}  match  path")
+    for rank, j in enumerate(ranked, start=1):
+        gid = gallery_ids[j]
+        match = "?" if qid is None or gid is None else ("yes" if gid == qid else "no")
+        _say(f"  {rank:>4}  {dist_row[j]:>8.4f}  {_fmt_id(gid):>5}  {match:>5}  {gallery_paths[j]}")
+
+
+# -- list ----------------------------------------------------------------------------------
+def cmd_list(args):
+    from keras_reid.models.registry import architecture_info, list_architectures
+    from keras_reid.presets import registry
+
+    presets = registry.builtin_presets()
+    _say("Built-in presets (keras_reid.load(NAME)):")
+    if not presets:
+        _say("  (none registered: no zoo/ folder or zoo index in this install)")
+    for name in sorted(presets):
+        entry = presets[name]
+        status = entry.get("status", "?")
+        if status == "embedded" and registry.embedded_preset_dir(name) is None:
+            status = "embedded (files missing)"
+        _say(f"  {name:<28} {status:<12} {entry.get('architecture', ''):<18} {entry.get('description', '')}")
+    _say("")
+    _say("Architectures (keras_reid.build(NAME), random weights):")
+    for name in list_architectures():
+        _say(f"  {name:<28} {architecture_info(name)['description']}")
+    return 0
+
+
+# -- embed ---------------------------------------------------------------------------------
+def cmd_embed(args):
+    import numpy as np
+
+    _require_folder(args.folder)
+    model = _load_model(args.preset)
+    extractor = _extractor(model, args)
+    if args.skip_errors:
+        embeddings, kept = extractor(args.folder, on_error="skip")
+    else:
+        embeddings = extractor(args.folder)
+        kept = extractor.last_paths
+    out = args.output
+    if not out.endswith(".npy"):
+        out += ".npy"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.save(out, embeddings)
+    index_path = out[: -len(".npy")] + ".paths.json"
+    with open(index_path, "w") as f:
+        json.dump(
+            {
+                "preset": args.preset,
+                "embedding_dim": int(embeddings.shape[1]),
+                "flip": bool(args.flip),
+                "normalized": True,
+                "root": os.path.abspath(args.folder),
+                "paths": [os.path.relpath(p, args.folder) for p in kept],
+            },
+            f,
+            indent=1,
+        )
+    _say(f"Embedded {embeddings.shape[0]} image(s) into {embeddings.shape[1]}-D L2-normalised vectors.")
+    _say(f"Embeddings: {out}")
+    _say(f"Paths (row order): {index_path}")
+    return 0
+
+
+# -- search --------------------------------------------------------------------------------
+def cmd_search(args):
+    from keras_reid.feature_extractor import list_images
+    from keras_reid.visualization import draw_retrieval_grid, parse_identity
+
+    for q in args.query:
+        if not os.path.isfile(q):
+            raise CLIError(f"no such query image: {q}")
+    _require_folder(args.gallery, "gallery folder")
+    gallery_paths, _ = list_images(args.gallery)
+    if not gallery_paths:
+        raise CLIError(f"no image files in gallery folder {args.gallery}")
+    model = _load_model(args.preset)
+    extractor = _extractor(model, args)
+    query_emb = extractor(list(args.query))
+    gallery_emb, gallery_paths = extractor(gallery_paths, on_error="skip")
+    dist = _distances(query_emb, gallery_emb, args.metric)
+    gallery_ids = [parse_identity(p)[0] for p in gallery_paths]
+    rows, qids = [], []
+    for i, q in enumerate(args.query):
+        qid = parse_identity(q)[0]
+        same = [j for j, p in enumerate(gallery_paths) if os.path.abspath(p) == os.path.abspath(q)]
+        ranked = _rank(dist[i], args.top_k, exclude=same)
+        _print_ranking(q, qid, ranked, gallery_paths, gallery_ids, dist[i])
+        rows.append([(gallery_paths[j], float(dist[i, j]), gallery_ids[j]) for j in ranked])
+        qids.append(qid)
+    if args.output:
+        title = f"{args.preset}: top-{args.top_k} ({args.metric} distance)"
+        draw_retrieval_grid(list(args.query), rows, query_id=qids, path=args.output, title=title)
+        _say(f"Retrieval picture: {os.path.abspath(args.output)}")
+    return 0
+
+
+# -- eval ----------------------------------------------------------------------------------
+def _metrics_table(metrics, ranks=(1, 5, 10)):
+    cmc = metrics["cmc"]
+    lines = ["| metric | value |", "|---|---|", f"| mAP | {100 * metrics['mAP']:.2f} |"]
+    for r in ranks:
+        if r <= len(cmc):
+            lines.append(f"| rank-{r} | {100 * cmc[r - 1]:.2f} |")
+    if "mINP" in metrics:
+        lines.append(f"| mINP | {100 * metrics['mINP']:.2f} |")
+    return "\n".join(lines)
+
+
+def _evaluate(embeddings_q, embeddings_g, q_pids, g_pids, q_cams, g_cams, metric, max_rank, rerank=False):
+    import numpy as np
+
+    try:
+        from keras_reid.evaluation import evaluate_rank
+    except ImportError:
+        raise CLIError("keras_reid.evaluation.evaluate_rank is not available in this install") from None
+    dist = _distances(embeddings_q, embeddings_g, metric)
+    if rerank:
+        try:
+            from keras_reid.evaluation import re_rank
+        except ImportError:
+            raise CLIError("--rerank needs keras_reid.evaluation.re_rank, not available in this install") from None
+        dist = re_rank(
+            dist, _distances(embeddings_q, embeddings_q, metric), _distances(embeddings_g, embeddings_g, metric)
+        )
+    metrics = evaluate_rank(
+        dist, np.asarray(q_pids), np.asarray(g_pids), np.asarray(q_cams), np.asarray(g_cams), max_rank=max_rank
+    )
+    return metrics
+
+
+def cmd_eval(args):
+    from keras_reid.visualization import plot_cmc
+
+    try:
+        from keras_reid.data import get_dataset, list_datasets
+    except ImportError:
+        raise CLIError("keras_reid.data (dataset parsers) is not available in this install") from None
+    if args.dataset not in list_datasets():
+        import difflib
+
+        close = difflib.get_close_matches(args.dataset, list_datasets(), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise CLIError(f"unknown dataset {args.dataset!r}.{hint} Known: {', '.join(list_datasets())}")
+    _require_folder(args.root, "dataset root")
+    dataset = get_dataset(args.dataset, args.root)
+    if not dataset.query or not dataset.gallery:
+        raise CLIError(f"dataset {args.dataset} under {args.root} has no query or no gallery images")
+    model = _load_model(args.preset)
+    extractor = _extractor(model, args)
+    _say(f"{dataset.name}: {len(dataset.query)} query, {len(dataset.gallery)} gallery images")
+    q = extractor([r.path for r in dataset.query])
+    g = extractor([r.path for r in dataset.gallery])
+    metrics = _evaluate(
+        q, g,
+        [r.pid for r in dataset.query], [r.pid for r in dataset.gallery],
+        [r.camid for r in dataset.query], [r.camid for r in dataset.gallery],
+        args.metric, args.max_rank, rerank=args.rerank,
+    )
+    _say(f"\n{args.preset} on {dataset.name} ({args.metric} distance{', re-ranked' if args.rerank else ''}"
+         f"{', flip' if args.flip else ''}):")
+    _say(_metrics_table(metrics))
+    cmc = [float(v) for v in metrics["cmc"]]
+    if args.cmc_plot:
+        plot_cmc({args.preset: cmc}, args.cmc_plot, title=f"CMC: {args.preset} on {dataset.name}")
+        _say(f"CMC curve: {os.path.abspath(args.cmc_plot)}")
+    if args.json:
+        result = {
+            "preset": args.preset,
+            "dataset": dataset.name,
+            "num_query": len(dataset.query),
+            "num_gallery": len(dataset.gallery),
+            "metric": args.metric,
+            "flip": bool(args.flip),
+            "rerank": bool(args.rerank),
+            "mAP": float(metrics["mAP"]),
+            "mINP": float(metrics["mINP"]) if "mINP" in metrics else None,
+            "cmc": cmc,
+        }
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+        _say(f"Metrics JSON: {os.path.abspath(args.json)}")
+    return 0
+
+
+# -- visualize -------------------------------------------------------------------------------
+def cmd_visualize_attention(args):
+    import numpy as np
+
+    from keras_reid.feature_extractor import read_image
+    from keras_reid.visualization import (
+        attention_maps,
+        draw_attention_grid,
+        draw_regions,
+        hacnn_region_boxes,
+    )
+    from PIL import Image
+
+    for path in args.images:
+        if not os.path.isfile(path):
+            raise CLIError(f"no such image: {path}")
+    model = _load_model(args.preset)
+    from keras_reid.feature_extractor import FeatureExtractor
+
+    preprocessor = FeatureExtractor(model).preprocessor
+    pictures = []
+    for path in args.images:
+        image = read_image(path)
+        batch = np.asarray(preprocessor(image[None]), "float32")
+        results = attention_maps(model, batch)
+        if not results:
+            raise CLIError(
+                f"{args.preset} has no attention layer to visualise (supported: StRA ModeAttention, "
+                "CSA CompressedSelfAttention, HA-CNN HardRegionalAttention)"
+            )
+        shown = results if args.layer is None else [r for r in results if args.layer in r["layer"]]
+        if not shown:
+            raise CLIError(f"no attention layer matches --layer {args.layer!r}; layers: "
+                           + ", ".join(sorted({r['layer'] for r in results})))
+        if args.layer is None and len(shown) > 1 and shown[0]["kind"] != "hacnn_regions":
+            shown = [shown[-1]]  # the deepest attention layer by default
+        for res in shown:
+            if res["kind"] == "hacnn_regions":
+                boxes = hacnn_region_boxes(res["maps"][0], image.shape[:2])
+                pictures.append(draw_regions(image, boxes))
+                _say(f"{path}: {res['layer']} (HA-CNN regions) t=" + np.array2string(res["maps"][0], precision=2))
+            else:
+                maps = res["maps"][0][..., : args.max_maps]
+                label = "head" if res["kind"] == "stra_mode" else "map"
+                titles = [f"{label} {k}" for k in range(maps.shape[-1])]
+                pictures.append(draw_attention_grid(image, maps, titles=titles))
+                _say(f"{path}: {res['layer']} ({res['kind']}, {res['maps'].shape[-1]} maps at "
+                     f"{res['maps'].shape[1]}x{res['maps'].shape[2]})")
+    width = max(p.width for p in pictures)
+    canvas = Image.new("RGB", (width, sum(p.height for p in pictures)), "white")
+    y = 0
+    for p in pictures:
+        canvas.paste(p, (0, y))
+        y += p.height
+    canvas.save(args.output)
+    _say(f"Attention picture: {os.path.abspath(args.output)}")
+    return 0
+
+
+def cmd_visualize_retrieval(args):
+    import numpy as np
+
+    from keras_reid.visualization import draw_retrieval_grid, parse_identity
+
+    if not os.path.isfile(args.embeddings):
+        raise CLIError(f"no such embeddings file: {args.embeddings}")
+    index_path = args.embeddings[: -len(".npy")] + ".paths.json" if args.embeddings.endswith(".npy") else None
+    if not index_path or not os.path.isfile(index_path):
+        raise CLIError(f"{args.embeddings}: its index {index_path} is missing (write both with `keras-reid embed`)")
+    embeddings = np.load(args.embeddings)
+    with open(index_path) as f:
+        index = json.load(f)
+    paths = [os.path.join(index["root"], p) for p in index["paths"]]
+    if len(paths) != len(embeddings):
+        raise CLIError(f"{index_path} lists {len(paths)} paths for {len(embeddings)} embeddings")
+    queries = []
+    for q in args.query:
+        if q.isdigit():
+            i = int(q)
+            if i >= len(paths):
+                raise CLIError(f"query index {i} out of range (0..{len(paths) - 1})")
+            queries.append(i)
+        else:
+            match = [i for i, p in enumerate(paths) if os.path.basename(p) == os.path.basename(q) or p == q]
+            if not match:
+                raise CLIError(f"query {q!r} is not in {index_path}")
+            queries.append(match[0])
+    dist = _distances(embeddings[queries], embeddings, args.metric)
+    ids = [parse_identity(p)[0] for p in paths]
+    rows = []
+    for row, qi in enumerate(queries):
+        ranked = _rank(dist[row], args.top_k, exclude=[qi])
+        _print_ranking(paths[qi], ids[qi], ranked, paths, ids, dist[row])
+        rows.append([(paths[j], float(dist[row, j]), ids[j]) for j in ranked])
+    draw_retrieval_grid([paths[i] for i in queries], rows, query_id=[ids[i] for i in queries], path=args.output,
+                        title=f"top-{args.top_k} ({args.metric} distance)")
+    _say(f"Retrieval picture: {os.path.abspath(args.output)}")
+    return 0
+
+
+# -- demo ----------------------------------------------------------------------------------
+def _demo_model(preset):
+    """The demo's model and a sentence saying what it is."""
+    from keras_reid.presets import registry
+
+    if preset is not None:
+        return _load_model(preset), f"preset {preset}"
+    presets = registry.builtin_presets()
+    entry = presets.get(DEFAULT_DEMO_PRESET)
+    if entry and entry.get("status") == "embedded" and registry.embedded_preset_dir(DEFAULT_DEMO_PRESET):
+        return _load_model(DEFAULT_DEMO_PRESET), f"preset {DEFAULT_DEMO_PRESET} (embedded, no download)"
+    import keras
+
+    from keras_reid.models.registry import build
+
+    keras.utils.set_random_seed(0)
+    model = build(DEFAULT_DEMO_ARCHITECTURE)
+    return model, (
+        f"NOTE: the embedded preset {DEFAULT_DEMO_PRESET!r} is not available in this install, so this demo "
+        f"uses a RANDOMLY INITIALISED {DEFAULT_DEMO_ARCHITECTURE!r} model: its rankings reflect untrained "
+        "features (mostly colours), not a trained ReID model. Pass --preset NAME for trained weights "
+        "(keras-reid list)."
+    )
+
+
+def cmd_demo(args):
+    import numpy as np
+
+    from keras_reid.feature_extractor import list_images
+    from keras_reid.visualization import draw_retrieval_grid, parse_identity
+
+    folder = args.images or samples_dir()
+    _require_folder(folder, "image folder")
+    paths, _ = list_images(folder, log=bool(args.images))
+    ids = [parse_identity(p) for p in paths]
+    if len(paths) < 2 or any(pid is None for pid, _ in ids):
+        raise CLIError(f"{folder}: need >= 2 images named PPPP_cC_*.jpg (identity, camera) for the demo")
+    model, what = _demo_model(args.preset)
+    _say(f"Model: {what}")
+    _say(f"Images: {len(paths)} from {folder}" + (" (synthetic samples, see NOTICE)" if not args.images else ""))
+    extractor = _extractor(model, args)
+    embeddings = extractor(paths)
+    pids = np.array([p for p, _ in ids])
+    cams = np.array([c for _, c in ids])
+    dist = _distances(embeddings, embeddings, "cosine")
+    # Leave-one-out: each image queries all the others; same-identity same-camera images
+    # (the query itself included) are removed by the Market protocol of evaluate_rank.
+    metrics = _evaluate(embeddings, embeddings, pids, pids, cams, cams, "cosine", max_rank=min(10, len(paths) - 1))
+    n_valid = sum(1 for i in range(len(paths)) if np.any((pids == pids[i]) & (cams != cams[i])))
+    _say(f"Leave-one-out retrieval over {n_valid} queries (other cameras only):")
+    _say(f"  rank-1 {100 * metrics['cmc'][0]:.1f}%   mAP {100 * metrics['mAP']:.1f}%"
+         + (f"   mINP {100 * metrics['mINP']:.1f}%" if "mINP" in metrics else ""))
+    # The picture: one row per identity (its first image as the query), ranked among
+    # the images of other cameras.
+    rows, queries, qids = [], [], []
+    seen = set()
+    for i, p in enumerate(paths):
+        if pids[i] in seen:
+            continue
+        seen.add(pids[i])
+        exclude = [j for j in range(len(paths)) if pids[j] == pids[i] and cams[j] == cams[i]]
+        ranked = _rank(dist[i], args.top_k, exclude=exclude)
+        rows.append([(paths[j], float(dist[i, j]), int(pids[j])) for j in ranked])
+        queries.append(p)
+        qids.append(int(pids[i]))
+    if what.startswith("NOTE"):
+        title = f"keras-reid demo: RANDOMLY INITIALISED {DEFAULT_DEMO_ARCHITECTURE} (untrained)"
+    else:
+        title = f"keras-reid demo: {what}"
+    title += f"  |  rank-1 {100 * metrics['cmc'][0]:.0f}%  mAP {100 * metrics['mAP']:.0f}%"
+    draw_retrieval_grid(queries, rows, query_id=qids, path=args.output, title=title)
+    _say(f"Retrieval picture: {os.path.abspath(args.output)}")
+    return 0
+
+
+# -- train ---------------------------------------------------------------------------------
+def cmd_train(args, extra):
+    try:
+        from keras_reid.training import cli_train
+    except ImportError as e:
+        raise CLIError(
+            f"training is not available in this install: keras_reid.training.cli_train cannot be imported ({e})"
+        ) from None
+    return cli_train(extra) or 0
+
+
+# -- parser --------------------------------------------------------------------------------
+def _add_extractor_options(p):
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    p.add_argument("--flip", action="store_true", help="flip test-time augmentation (average with the mirrored image)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Person re-identification with Keras 3: embed, search, evaluate and visualise with keras_reid presets.",
+        epilog="PRESET is a built-in name (keras-reid list), hf://ORG/REPO[@REV], a preset folder or a .keras file. "
+        "Set KERAS_BACKEND=jax|torch|tensorflow to choose the backend.",
+    )
+    from keras_reid.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list the built-in presets and architectures")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("embed", help="embed every image of a folder into a .npy file")
+    p.add_argument("preset", metavar="PRESET")
+    p.add_argument("folder", metavar="FOLDER", help="images (searched recursively)")
+    p.add_argument("--output", "-o", required=True, help="OUT.npy; the paths go to OUT.paths.json")
+    p.add_argument("--skip-errors", action="store_true", help="skip unreadable images instead of failing")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("search", help="rank a gallery folder against query images")
+    p.add_argument("preset", metavar="PRESET")
+    p.add_argument("--query", "-q", nargs="+", required=True, metavar="IMG")
+    p.add_argument("--gallery", "-g", required=True, metavar="FOLDER")
+    p.add_argument("--top-k", "-k", type=int, default=10)
+    p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    p.add_argument("--output", "-o", default="retrieval.png", help="retrieval picture (default: %(default)s; '' for none)")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="evaluate a preset on a ReID dataset (mAP, CMC, mINP)")
+    p.add_argument("preset", metavar="PRESET")
+    p.add_argument("--dataset", "-d", required=True, help="dataset parser name (e.g. market1501, image_folder)")
+    p.add_argument("--root", "-r", required=True, help="dataset folder")
+    p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    p.add_argument("--max-rank", type=int, default=50)
+    p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
+    p.add_argument("--json", help="write the metrics as JSON")
+    p.add_argument("--cmc-plot", default="cmc.png", help="CMC curve PNG (default: %(default)s; '' for none)")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("visualize", help="attention maps or retrieval grids as pictures")
+    vsub = p.add_subparsers(dest="what", metavar="WHAT")
+    v = vsub.add_parser("attention", help="attention maps (StRA heads, CSA base maps, HA-CNN regions)")
+    v.add_argument("preset", metavar="PRESET")
+    v.add_argument("images", metavar="IMG", nargs="+")
+    v.add_argument("--layer", help="substring of the attention layer's name (default: the deepest)")
+    v.add_argument("--max-maps", type=int, default=8, help="maps shown per layer (default: 8)")
+    v.add_argument("--output", "-o", default="attention.png")
+    v.set_defaults(func=cmd_visualize_attention)
+    v = vsub.add_parser("retrieval", help="retrieval grid from `keras-reid embed` output (no model needed)")
+    v.add_argument("embeddings", metavar="OUT.npy")
+    v.add_argument("--query", "-q", nargs="+", required=True, help="row indices or file names of the queries")
+    v.add_argument("--top-k", "-k", type=int, default=8)
+    v.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    v.add_argument("--output", "-o", default="retrieval.png")
+    v.set_defaults(func=cmd_visualize_retrieval)
+    p.set_defaults(func=None, _visualize_parser=p)
+
+    p = sub.add_parser("demo", help="embed and rank the bundled sample images; writes retrieval.png")
+    p.add_argument("--preset", help=f"preset to use (default: embedded {DEFAULT_DEMO_PRESET}, else a random model)")
+    p.add_argument("--images", help="folder of PPPP_cC_*.jpg images (default: the bundled synthetic samples)")
+    p.add_argument("--top-k", "-k", type=int, default=5)
+    p.add_argument("--output", "-o", default="retrieval.png")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model (delegates to keras_reid.training)",
+        description="Training is implemented by keras_reid.training.cli_train; its options are passed through.",
+        add_help=False,
+    )
+    p.set_defaults(func=None, _train=True)
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] == "train":
+        args, extra = argparse.Namespace(command="train"), argv[1:]
+    else:
+        args, extra = parser.parse_args(argv), None
+    if args.command is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="keras-reid: %(message)s")
+    debug = os.environ.get("KERAS_REID_DEBUG")
+    try:
+        if args.command == "train":
+            return cmd_train(args, extra)
+        if args.func is None:
+            args._visualize_parser.print_help()
+            return 0
+        if getattr(args, "top_k", 1) < 1:
+            raise CLIError("--top-k must be >= 1")
+        if getattr(args, "batch_size", 1) < 1:
+            raise CLIError("--batch-size must be >= 1")
+        return args.func(args)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{PROG}: interrupted\n")
+        return 130
+    except Exception as e:  # user errors → one line; bugs too unless KERAS_REID_DEBUG is set
+        if debug:
+            raise
+        from keras_reid.feature_extractor import ImageReadError
+        from keras_reid.presets.errors import PresetError
+
+        user_errors = (CLIError, PresetError, ImageReadError, OSError)
+        try:
+            from keras_reid.data import DatasetParseError
+
+            user_errors += (DatasetParseError,)
+        except ImportError:
+            pass
+        if not isinstance(e, user_errors):
+            message = f"{type(e).__name__}: {e}".splitlines()[0]
+            sys.stderr.write(f"{PROG}: error: {message} (unexpected; rerun with KERAS_REID_DEBUG=1 for a traceback)\n")
+            return 1
+        message = " ".join(str(e).split()) or type(e).__name__
+        sys.stderr.write(f"{PROG}: error: {message}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""`keras_reid.FeatureExtractor`: L2-normalised embeddings for new images in one call.
+
+The torchreid/fast-reid question "how do I get features for my own images?" (torchreid
+#85, #236, #401; fast-reid #643) answered once: give a preset (or a model) and images in
+any common form, get a float32 `(N, D)` NumPy array of L2-normalised embeddings (the
+model's inference output, the feature torchreid's and fast-reid's evaluators use).
+"""
+
+import logging
+import os
+import sys
+import time
+
+import numpy as np
+
+
+logger = logging.getLogger("keras_reid")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+class ImageReadError(ValueError):
+    """An input that cannot be turned into an RGB image (missing, truncated, not an image)."""
+
+
+def is_image_file(name):
+    """Whether `name` has an image extension (hidden files excluded)."""
+    base = os.path.basename(name)
+    return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
+
+
+def list_images(folder, log=True):
+    """Sorted recursive listing of the image files under `folder`.
+
+    Returns `(paths, num_skipped)`; non-image files are skipped and counted in one log
+    line (unless `log=False`).
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"No such folder: {folder}")
+    images, skipped = [], []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            (images if is_image_file(name) else skipped).append(os.path.join(root, name))
+    if skipped and log:
+        examples = ", ".join(os.path.basename(p) for p in sorted(skipped)[:3])
+        logger.warning("Skipped %d non-image file(s) in %s (e.g. %s).", len(skipped), folder, examples)
+    return sorted(images), len(skipped)
+
+
+def _pil_to_rgb(img):
+    """A PIL image (any mode) → `(H, W, 3)` uint8, after EXIF orientation."""
+    from PIL import ImageOps
+
+    img.load()
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not make the pixels unusable
+        pass
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit single channel: PIL's convert("RGB") would clip at 255; rescale instead.
+        arr = np.asarray(img).astype(np.float64)
+        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) <= 65535 else float(arr.max())
+        arr = np.clip(np.round(arr * (255.0 / scale)), 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
+        arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
+def _array_to_rgb(arr, name):
+    arr = np.asarray(arr)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
+        raise ImageReadError(f"{name}: expected an (H, W, 3) uint8 image array, got shape {arr.shape}.")
+    if arr.dtype == np.uint16:
+        arr = np.clip(np.round(arr.astype(np.float64) * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
+    if arr.dtype != np.uint8:
+        raise ImageReadError(
+            f"{name}: expected uint8 pixels (0-255), got dtype {arr.dtype}; "
+            "convert with (x * 255).round().astype('uint8') if your floats are in [0, 1]."
+        )
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+def read_image(item, name=None):
+    """Turns a path, PIL image or array into an `(H, W, 3)` RGB uint8 array.
+
+    Files are decoded with Pillow: EXIF orientation applied; grayscale, RGBA (alpha
+    dropped), palette, CMYK and 16-bit images converted to 8-bit RGB.
+
+    Raises:
+        ImageReadError: one line naming the file (missing, truncated, not an image).
+    """
+    from PIL import Image
+
+    if isinstance(item, (str, os.PathLike)):
+        path = os.fspath(item)
+        try:
+            with Image.open(path) as img:
+                arr = _pil_to_rgb(img)
+        except FileNotFoundError:
+            raise ImageReadError(f"cannot read image {path}: no such file") from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ImageReadError(f"cannot read image {path}: {reason}") from None
+    elif isinstance(item, Image.Image):
+        try:
+            arr = _pil_to_rgb(item.copy() if item.mode == "P" else item)
+        except (OSError, ValueError) as e:
+            raise ImageReadError(f"cannot read {name or 'PIL image'}: {e}") from None
+    elif isinstance(item, np.ndarray):
+        arr = _array_to_rgb(item, name or "array")
+    else:
+        raise ImageReadError(
+            f"{name or 'input'}: unsupported image type {type(item).__name__} "
+            "(expected a path, a PIL image or a uint8 (H, W, 3) array)."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageReadError(f"{name or 'image'}: empty image of shape {arr.shape}.")
+    return arr
+
+
+def l2_normalize(x, epsilon=1e-12):
+    """Row-wise L2 normalisation; zero rows stay zero, non-finite values become 0 rows."""
+    x = np.asarray(x, dtype=np.float32)
+    finite = np.all(np.isfinite(x), axis=-1, keepdims=True)
+    x = np.where(finite, x, 0.0).astype(np.float32)
+    norm = np.sqrt(np.sum(np.square(x, dtype=np.float64), axis=-1, keepdims=True))
+    return (x / np.maximum(norm, epsilon)).astype(np.float32)
+
+
+class _Progress:
+    """A small text progress bar on stderr (only on a terminal, or when forced)."""
+
+    def __init__(self, total, enabled, label="images"):
+        self.total = total
+        self.enabled = enabled
+        self.label = label
+        self.start = time.time()
+        self.tty = sys.stderr.isatty()
+        self.last_line = -1.0
+        self.finished = False
+
+    def update(self, done):
+        if not self.enabled or self.finished:
+            return
+        self.finished = done >= self.total
+        elapsed = time.time() - self.start
+        if self.tty:
+            width = 30
+            filled = int(width * done / max(self.total, 1))
+            rate = done / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - done) / rate if rate > 0 else 0.0
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.label} "
+                f"{elapsed:.0f}s elapsed, ETA {eta:.0f}s "
+            )
+            if done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif done >= self.total or elapsed - self.last_line >= 10.0:
+            # Not a terminal (logs, CI): one line at most every 10 s.
+            self.last_line = elapsed
+            sys.stderr.write(f"{done}/{self.total} {self.label} ({elapsed:.0f}s)\n")
+            sys.stderr.flush()
+
+
+class FeatureExtractor:
+    """Embeds images with a ReID model: paths, folders, PIL images or arrays in, `(N, D)` out.
+
+    Images are decoded with Pillow (EXIF orientation applied; grayscale, RGBA, palette,
+    CMYK and 16-bit images converted to 8-bit RGB), resized and normalised by the
+    model's `ReIDPreprocessor` (`model.preprocessor` for loaded presets; otherwise the
+    model's `image_shape` with ImageNet statistics), run through the model in batches
+    (inference mode: the embedding of the model contract) and L2-normalised. With
+    `flip=True` each image is also embedded mirrored left-right and the two raw
+    embeddings are averaged before the normalisation (fast-reid's flip test).
+
+    Args:
+        model_or_handle: a `keras_reid.ReIDModel` or anything `keras_reid.load` accepts
+            (built-in preset name, `hf://ORG/REPO`, preset folder, `.keras` file).
+        batch_size: images per forward pass.
+        flip: test-time augmentation with the horizontal flip.
+        preprocessor: a `keras_reid.ReIDPreprocessor` overriding the model's.
+        verbose: "auto" (a progress bar on stderr when more than one batch is run and
+            stderr is a terminal, else at most a line every 10 s), True, or False.
+        on_error: "raise" (default): an unreadable file raises `ImageReadError` naming
+            it; "skip": it is skipped with a warning and `__call__` returns
+            `(embeddings, kept)`, the inputs that were embedded.
+
+    Call it on: a list of image paths, PIL images or uint8 `(H, W, 3)` arrays (mixed
+    is fine), a uint8 `(N, H, W, 3)` array, a single path/image, or a folder path
+    (its image files, recursively, in sorted order; other files are skipped and
+    counted in one log line). `extractor.last_paths` holds the file paths of the last
+    call (for folders). Returns float32 `(N, D)` embeddings with unit L2 norm (an
+    all-zero or non-finite embedding is returned as zeros rather than NaN).
+
+    Example:
+    >>> import numpy as np, keras_reid
+    >>> model = keras_reid.build("mobilenetv2", image_shape=(64, 32, 3))
+    >>> extractor = keras_reid.FeatureExtractor(model, flip=True)
+    >>> extractor(np.zeros((2, 100, 50, 3), "uint8")).shape
+    (2, 512)
+    """
+
+    def __init__(self, model_or_handle, batch_size=32, flip=False, preprocessor=None, verbose="auto", on_error="raise"):
+        import keras
+
+        if isinstance(model_or_handle, keras.Model):
+            model = model_or_handle
+        else:
+            from keras_reid.presets.loader import load
+
+            model = load(model_or_handle)
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.flip = bool(flip)
+        self.verbose = verbose
+        self.on_error = on_error
+        self.preprocessor = preprocessor or getattr(model, "preprocessor", None) or self._default_preprocessor(model)
+        expected = self._model_image_size(model)
+        if expected is not None and tuple(self.preprocessor.image_size) != expected:
+            raise ValueError(
+                f"The preprocessor resizes to {tuple(self.preprocessor.image_size)} but the model "
+                f"expects {expected} inputs."
+            )
+        self.last_paths = None
+
+    @staticmethod
+    def _model_image_size(model):
+        shape = getattr(model, "image_shape", None)
+        if shape is None:
+            try:
+                shape = tuple(model.input_shape[1:])
+            except (AttributeError, ValueError):
+                return None
+        if len(shape) < 2 or shape[0] is None or shape[1] is None:
+            return None
+        return (int(shape[0]), int(shape[1]))
+
+    @classmethod
+    def _default_preprocessor(cls, model):
+        from keras_reid.presets.preprocessor import ReIDPreprocessor
+
+        size = cls._model_image_size(model)
+        if size is None:
+            raise ValueError("The model has no fixed input size: pass preprocessor=ReIDPreprocessor(...).")
+        return ReIDPreprocessor(size)
+
+    @property
+    def embedding_dim(self):
+        dim = getattr(self.model, "embedding_dim", None)
+        return int(dim) if dim is not None else int(self.model.output_shape[-1])
+
+    # -- inputs -----------------------------------------------------------------------
+    def _items(self, inputs):
+        """Normalises `inputs` into a list of `(item, name)` pairs (nothing decoded yet)."""
+        from PIL import Image
+
+        if isinstance(inputs, (str, os.PathLike)):
+            path = os.fspath(inputs)
+            if os.path.isdir(path):
+                paths, _ = list_images(path)
+                if not paths:
+                    raise ImageReadError(f"no image files in folder {path}")
+                return [(p, p) for p in paths]
+            return [(path, path)]
+        if isinstance(inputs, Image.Image):
+            return [(inputs, "image 0")]
+        if isinstance(inputs, np.ndarray):
+            if inputs.ndim == 4:
+                return [(inputs[i], f"image {i}") for i in range(inputs.shape[0])]
+            if inputs.ndim in (2, 3):
+                return [(inputs, "image 0")]
+            raise ImageReadError(f"expected (N, H, W, 3) or (H, W, 3) uint8 arrays, got shape {inputs.shape}.")
+        try:
+            items = list(inputs)
+        except TypeError:
+            raise ImageReadError(f"unsupported input type {type(inputs).__name__}.") from None
+        out = []
+        for i, item in enumerate(items):
+            if isinstance(item, (str, os.PathLike)):
+                out.append((os.fspath(item), os.fspath(item)))
+            else:
+                out.append((item, f"image {i}"))
+        return out
+
+    def _preprocess(self, images):
+        """uint8 images of any sizes → one normalised float32 batch."""
+        if all(img.shape == images[0].shape for img in images):
+            return np.asarray(self.preprocessor(np.stack(images)), dtype="float32")
+        return np.concatenate([np.asarray(self.preprocessor(img[None]), dtype="float32") for img in images])
+
+    def _forward(self, batch, compiled=False):
+        import keras
+
+        n = batch.shape[0]
+        if self.flip:
+            batch = np.concatenate([batch, batch[:, :, ::-1, :]], axis=0)
+        if compiled:
+            # Many batches: the compiled predict step, on fixed-size (padded) batches so
+            # that it is traced once.
+            size = self.batch_size * (2 if self.flip else 1)
+            padded = batch
+            if batch.shape[0] < size:
+                pad = np.zeros((size - batch.shape[0],) + batch.shape[1:], batch.dtype)
+                padded = np.concatenate([batch, pad])
+            out = self.model.predict_on_batch(padded)[: batch.shape[0]]
+        else:
+            out = self.model(batch, training=False)
+        out = keras.ops.convert_to_numpy(out)
+        out = np.asarray(out, dtype=np.float32).reshape(out.shape[0], -1)
+        if self.flip:
+            out = 0.5 * (out[:n] + out[n:])
+        return out
+
+    # -- main entry -------------------------------------------------------------------
+    def __call__(self, inputs, on_error=None):
+        """Embeds `inputs` (see the class docstring); returns `(N, D)` float32 or, with
+        `on_error="skip"`, `(embeddings, kept)` where `kept` lists the embedded inputs'
+        names (file paths, or "image i" for in-memory images)."""
+        on_error = on_error or self.on_error
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+        items = self._items(inputs)
+        self.last_paths = [name for item, name in items if isinstance(item, str)]
+        total = len(items)
+        num_batches = -(-total // self.batch_size)
+        show = self.verbose is True or (self.verbose == "auto" and num_batches > 1)
+        progress = _Progress(total, show)
+        outputs, kept, skipped = [], [], []
+        images, names = [], []
+
+        def flush():
+            if images:
+                outputs.append(self._forward(self._preprocess(images), compiled=num_batches > 2))
+                kept.extend(names)
+                images.clear()
+                names.clear()
+
+        for done, (item, name) in enumerate(items, start=1):
+            try:
+                images.append(read_image(item, name))
+                names.append(name)
+            except ImageReadError as e:
+                if on_error == "raise":
+                    raise
+                skipped.append(name)
+                logger.warning("Skipping %s", e)
+            if len(images) == self.batch_size:
+                flush()
+                progress.update(done)
+        flush()
+        progress.update(total)
+        if skipped:
+            logger.warning("Skipped %d unreadable image(s) of %d (e.g. %s).", len(skipped), total, skipped[0])
+        if outputs:
+            embeddings = l2_normalize(np.concatenate(outputs))
+        else:
+            embeddings = np.zeros((0, self.embedding_dim), np.float32)
+        bad = int(np.sum(~np.any(embeddings != 0, axis=-1))) if len(embeddings) else 0
+        if bad:
+            logger.warning("%d embedding(s) are zero or non-finite (returned as zero vectors).", bad)
+        if on_error == "skip":
+            known = set(self.last_paths)
+            self.last_paths = [n for n in kept if n in known]
+            return embeddings, kept
+        return embeddings
+
+    def __repr__(self):
+        return (
+            f"FeatureExtractor(model={self.model.name!r}, embedding_dim={self.embedding_dim}, "
+            f"batch_size={self.batch_size}, flip={self.flip}, preprocessor={self.preprocessor!r})"
+        )

@@ -1,0 +1,204 @@
+"""The `keras-reid` command line, run through its real entry points on tiny inputs."""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_reid
+from keras_reid import cli
+from keras_reid.visualization import GREEN, QUERY_BLUE, RED
+
+SAMPLES = cli.samples_dir()
+
+
+def _count_colour(img, colour, tol=2):
+    arr = np.asarray(img.convert("RGB")).astype(int)
+    return int(np.sum(np.all(np.abs(arr - np.array(colour)) <= tol, axis=-1)))
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    keras.utils.set_random_seed(0)
+    model = keras_reid.build("mobilenetv2", image_shape=(64, 32, 3))
+    preset = keras_reid.save_preset(model, str(root / "preset"))
+    gallery = root / "gallery"
+    gallery.mkdir()
+    for name in sorted(os.listdir(SAMPLES)):
+        if name.endswith(".jpg"):
+            shutil.copy(os.path.join(SAMPLES, name), gallery / name)
+    (gallery / "README.txt").write_text("not an image")
+    zoo = root / "zoo" / "mobilenetv2_imagenet"
+    zoo.mkdir(parents=True)
+    (zoo / "zoo.json").write_text(
+        json.dumps(
+            {
+                "name": "mobilenetv2_imagenet",
+                "architecture": "mobilenetv2",
+                "description": "test entry",
+                "status": "unavailable",
+                "instructions": "convert it",
+            }
+        )
+    )
+    return {"root": root, "preset": preset, "gallery": str(gallery), "zoo": str(root / "zoo")}
+
+
+def run_cli(args, workspace, console_script=False):
+    env = dict(os.environ, KERAS_REID_ZOO=workspace["zoo"], TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("KERAS_REID_DEBUG", None)
+    exe = shutil.which("keras-reid") if console_script else None
+    command = [exe] if exe else [sys.executable, "-m", "keras_reid.cli"]
+    return subprocess.run(
+        command + list(args), capture_output=True, text=True, env=env, cwd=workspace["root"], timeout=300
+    )
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("keras-reid: error:")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_help(workspace):
+    result = run_cli(["--help"], workspace)
+    assert result.returncode == 0, result.stderr
+    for command in ("list", "embed", "search", "eval", "visualize", "demo", "train"):
+        assert command in result.stdout
+
+
+def test_list_console_script(workspace):
+    result = run_cli(["list"], workspace, console_script=True)
+    assert result.returncode == 0, result.stderr
+    assert "mobilenetv2_imagenet" in result.stdout and "unavailable" in result.stdout
+    assert "resnet50_stra" in result.stdout and "Architectures" in result.stdout
+
+
+def test_embed(workspace):
+    out = workspace["root"] / "feats" / "gallery.npy"
+    result = run_cli(["embed", workspace["preset"], workspace["gallery"], "--output", str(out), "--batch-size", "4"], workspace)
+    assert result.returncode == 0, result.stderr
+    embeddings = np.load(out)
+    assert embeddings.shape == (12, 512) and embeddings.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    index = json.loads((workspace["root"] / "feats" / "gallery.paths.json").read_text())
+    assert index["paths"] == sorted(n for n in os.listdir(SAMPLES) if n.endswith(".jpg"))
+    assert "Skipped 1 non-image" in result.stderr
+    # the same embeddings as the Python API
+    model = keras_reid.load(workspace["preset"])
+    expected = keras_reid.FeatureExtractor(model)(workspace["gallery"])
+    np.testing.assert_allclose(embeddings, expected, atol=1e-5)
+    # the retrieval grid from saved embeddings (in process: no model is loaded)
+    picture = workspace["root"] / "from_npy.png"
+    assert cli.main(["visualize", "retrieval", str(out), "--query", "0", "0004_c1_01.jpg", "-k", "3", "-o", str(picture)]) == 0
+    assert Image.open(picture).height > 2 * 192
+
+
+def test_search_writes_a_picture(workspace):
+    picture = workspace["root"] / "search.png"
+    query = os.path.join(workspace["gallery"], "0001_c1_01.jpg")
+    result = run_cli(
+        ["search", workspace["preset"], "--query", query, "--gallery", workspace["gallery"], "--top-k", "11",
+         "--output", str(picture)],
+        workspace,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rank" in result.stdout and "0001_c2_01.jpg" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.strip().endswith(".jpg") and "query" not in line]
+    assert len(rows) == 11 and query not in "".join(rows)  # the query itself is not returned
+    img = Image.open(picture)
+    assert img.width > 12 * 96 and 192 < img.height < 400
+    # query frame blue, 2 true matches green, 9 others red (frames are 5 px wide)
+    green, red = _count_colour(img, GREEN), _count_colour(img, RED)
+    assert _count_colour(img, QUERY_BLUE) > 1000 and green > 2 * 2500 and red > 9 * 2500
+    assert green < red
+
+
+def test_missing_folder(workspace):
+    result = run_cli(["embed", workspace["preset"], "/no/such/folder", "--output", "x.npy"], workspace)
+    assert_one_line_error(result, "no such folder", "/no/such/folder")
+
+
+def test_unknown_preset_suggests_close_match(workspace):
+    result = run_cli(["embed", "mobilenetv2_imagenett", workspace["gallery"], "--output", "x.npy"], workspace)
+    assert_one_line_error(result, "Unknown preset", "Did you mean mobilenetv2_imagenet")
+
+
+def test_non_image_query(workspace):
+    query = workspace["root"] / "query.jpg"
+    query.write_text("this is text")
+    result = run_cli(["search", workspace["preset"], "--query", str(query), "--gallery", workspace["gallery"]], workspace)
+    assert_one_line_error(result, "cannot read image", str(query))
+
+
+def test_demo(workspace, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_REID_ZOO", workspace["zoo"])  # no embedded preset: random model, said so
+    out = tmp_path / "retrieval.png"
+    assert cli.main(["demo", "--output", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "RANDOMLY INITIALISED" in stdout and "rank-1" in stdout and "mAP" in stdout
+    assert str(out) in stdout
+    img = Image.open(out)
+    assert img.height > 4 * 192  # one row per identity
+
+
+def test_eval_on_a_market_style_folder(workspace, tmp_path, capsys):
+    root = tmp_path / "market"
+    for split in ("bounding_box_train", "query", "bounding_box_test"):
+        (root / split).mkdir(parents=True)
+    for name in sorted(os.listdir(workspace["gallery"])):
+        if not name.endswith(".jpg"):
+            continue
+        src = os.path.join(workspace["gallery"], name)
+        shutil.copy(src, root / "bounding_box_train" / name)
+        split = "query" if "_c1_" in name else "bounding_box_test"
+        shutil.copy(src, root / split / name)
+    metrics_path, cmc_path = tmp_path / "m.json", tmp_path / "cmc.png"
+    code = cli.main(["eval", workspace["preset"], "--dataset", "market1501", "--root", str(root),
+                     "--json", str(metrics_path), "--cmc-plot", str(cmc_path), "--max-rank", "8", "--rerank"])
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert "| mAP |" in stdout and "| rank-1 |" in stdout and "| mINP |" in stdout
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["num_query"] == 4 and metrics["num_gallery"] == 8 and len(metrics["cmc"]) == 8
+    assert 0 <= metrics["mAP"] <= 1 and metrics["cmc"][-1] == 1.0 and metrics["rerank"]
+    assert Image.open(cmc_path).size == (560, 400)
+    assert cli.main(["eval", workspace["preset"], "--dataset", "market", "--root", str(root)]) == 2
+    assert "Did you mean market1501" in capsys.readouterr().err
+
+
+def test_visualize_attention(workspace, tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    model = keras_reid.build("mobilenetv2_stra", image_shape=(64, 32, 3))
+    preset = keras_reid.save_preset(model, str(tmp_path / "stra"))
+    out = tmp_path / "attention.png"
+    image = os.path.join(SAMPLES, "0002_c1_01.jpg")
+    assert cli.main(["visualize", "attention", preset, image, "--output", str(out), "--max-maps", "4"]) == 0
+    assert "mode_attention" in capsys.readouterr().out
+    assert Image.open(out).width > 5 * 96
+    # a model without attention layers: one-line error
+    assert cli.main(["visualize", "attention", workspace["preset"], image, "-o", str(out)]) == 2
+    assert "no attention layer" in capsys.readouterr().err
+
+
+def test_train_delegates_to_keras_reid_training(capsys):
+    if importlib.util.find_spec("keras_reid.training") is None:
+        assert cli.main(["train", "--help"]) == 2
+        assert "keras_reid.training" in capsys.readouterr().err
+        return
+    with pytest.raises(SystemExit) as info:  # keras_reid.training's own parser prints its help
+        cli.main(["train", "--help"])
+    assert info.value.code == 0
+    assert "usage" in capsys.readouterr().out.lower()
