@@ -43,6 +43,13 @@ def download_preset(handle, force_download=False):
             return huggingface_hub.hf_hub_download(
                 repo_id, filename, revision=revision, force_download=force_download
             )
+        except hf_errors.LocalEntryNotFoundError:
+            # Before EntryNotFoundError: huggingface_hub derives it from that class.
+            raise PresetDownloadError(
+                f"Cannot download {handle} ({filename}): no network connection to the Hub and the "
+                "file is not in the local cache. Connect, set HF_ENDPOINT to a mirror, or pass a "
+                "local preset folder."
+            ) from None
         except hf_errors.EntryNotFoundError:
             if optional:
                 return None
@@ -54,12 +61,6 @@ def download_preset(handle, force_download=False):
         except hf_errors.RepositoryNotFoundError:
             raise PresetNotFoundError(
                 f"Hub repository {repo_id!r} was not found (or is private: log in with `hf auth login`)."
-            ) from None
-        except hf_errors.LocalEntryNotFoundError:
-            raise PresetDownloadError(
-                f"Cannot download {handle} ({filename}): no network connection to the Hub and the "
-                "file is not in the local cache. Connect, set HF_ENDPOINT to a mirror, or pass a "
-                "local preset folder."
             ) from None
         except (OSError, ValueError) as e:
             if "offline" in str(e).lower() or "connect" in str(e).lower():

@@ -296,6 +296,7 @@ def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True)
         del source
     model.preprocessor = ReIDPreprocessor.load(os.path.join(directory, PREPROCESSOR_FILE))
     model.preset_metadata = metadata
+    model.preset_folder = str(directory)
     return model
 
 
