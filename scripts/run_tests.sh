@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command of the README: the whole suite on TensorFlow, then the model and layer
+# tests (the multi-backend contract) on JAX and PyTorch. Fails when any run fails; a run
+# that collects no test (pytest exit code 5) is an error too, not a silent pass.
+set -u
+cd "$(dirname "$0")/.."
+workers="${PYTEST_WORKERS:-2}"
+status=0
+
+run() {
+  local backend="$1"; shift
+  echo "=== KERAS_BACKEND=${backend} pytest $*"
+  KERAS_BACKEND="${backend}" python -m pytest -q -n "${workers}" -p no:cacheprovider "$@"
+  local code=$?
+  if [ "${code}" -eq 5 ]; then
+    echo "error: no test was collected for KERAS_BACKEND=${backend} $*" >&2
+    status=1
+  elif [ "${code}" -ne 0 ]; then
+    status=1
+  fi
+}
+
+run tensorflow tests
+MULTI_BACKEND=(tests/layers tests/backbones tests/models tests/losses tests/conversion)
+run jax "${MULTI_BACKEND[@]}" tests/training
+run torch "${MULTI_BACKEND[@]}"
+exit "${status}"
