@@ -1,5 +1,6 @@
 import keras
 from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_reid.api_export import keras_reid_export
 from keras_reid.losses.reid_loss import ReIDLoss
@@ -104,7 +105,9 @@ class ReIDModel(keras.Model):
             losses.append(ops.cast(extra, "float32"))
         if not losses:
             return ops.zeros(())
-        return ops.sum(ops.stack(losses))
+        # Under tf.distribute each replica's loss is divided by the replica count, as Keras'
+        # own compute_loss does; otherwise gradients are summed over replicas.
+        return scale_loss_for_distribution(ops.sum(ops.stack(losses)))
 
     # -- serialisation --------------------------------------------------------------------
     def get_config(self):

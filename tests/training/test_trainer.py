@@ -211,17 +211,7 @@ _DP_CHILD = textwrap.dedent(
 
 @pytest.mark.parametrize(
     "backend",
-    [
-        "jax",
-        pytest.param(
-            "tensorflow",
-            marks=pytest.mark.xfail(
-                reason="ReIDModel.compute_loss does not call scale_loss_for_distribution: under "
-                "MirroredStrategy the loss/gradients are summed over replicas (2x on 2 CPUs)",
-                strict=False,
-            ),
-        ),
-    ],
+    ["jax", "tensorflow"],
 )
 def test_two_device_data_parallel_step(backend, tiny_root, tmp_path):
     env = dict(
