@@ -1,5 +1,6 @@
 """ReID architectures and their registry."""
 
+from keras_reid.models.hacnn.hacnn import HACNN
 from keras_reid.models.mobilenet_v2.mobilenet_v2_reid import MobileNetV2ReID
 from keras_reid.models.mobilenet_v2.mobilenet_v2_stra import MobileNetV2StRA
 from keras_reid.models.registry import build, list_architectures, register_architecture
@@ -34,3 +35,4 @@ register_architecture(
 )
 register_architecture("pcb_rpp_csa", PCBRPP, "PCB-RPP+CSA: CSA after stages 1-3 with RPP.", attention="csa")
 register_architecture("sa_pcb", SAPCB, "SA-PCB: parameter-free spatial attention on deep supervision (12,288-D).")
+register_architecture("hacnn", HACNN, "HA-CNN: harmonious attention CNN (1024-D).")
