@@ -284,7 +284,7 @@ def cmd_visualize_attention(args):
     from keras_reid.visualization import (
         attention_maps,
         draw_attention_grid,
-        draw_regions,
+        draw_region_grid,
         hacnn_region_boxes,
     )
     from PIL import Image
@@ -310,20 +310,24 @@ def cmd_visualize_attention(args):
         if not shown:
             raise CLIError(f"no attention layer matches --layer {args.layer!r}; layers: "
                            + ", ".join(sorted({r['layer'] for r in results})))
-        if args.layer is None and len(shown) > 1 and shown[0]["kind"] != "hacnn_regions":
-            shown = [shown[-1]]  # the deepest attention layer by default
-        for res in shown:
-            if res["kind"] == "hacnn_regions":
-                boxes = hacnn_region_boxes(res["maps"][0], image.shape[:2])
-                pictures.append(draw_regions(image, boxes))
-                _say(f"{path}: {res['layer']} (HA-CNN regions) t=" + np.array2string(res["maps"][0], precision=2))
-            else:
-                maps = res["maps"][0][..., : args.max_maps]
-                label = "head" if res["kind"] == "stra_mode" else "map"
-                titles = [f"{label} {k}" for k in range(maps.shape[-1])]
-                pictures.append(draw_attention_grid(image, maps, titles=titles))
-                _say(f"{path}: {res['layer']} ({res['kind']}, {res['maps'].shape[-1]} maps at "
-                     f"{res['maps'].shape[1]}x{res['maps'].shape[2]})")
+        regions = [r for r in shown if r["kind"] == "hacnn_regions"]
+        maps_results = [r for r in shown if r["kind"] != "hacnn_regions"]
+        if args.layer is None and len(maps_results) > 1:
+            maps_results = [maps_results[-1]]  # the deepest attention-map layer by default
+        if regions:  # every HA-CNN block's 4 regions, side by side
+            boxes = [hacnn_region_boxes(r["maps"][0], image.shape[:2]) for r in regions]
+            titles = [r["layer"].split("/")[0] for r in regions]
+            pictures.append(draw_region_grid(image, boxes, titles=titles))
+            for r in regions:
+                t = ", ".join(f"({tx:+.2f}, {ty:+.2f})" for tx, ty in r["maps"][0])
+                _say(f"{path}: {r['layer']} (HA-CNN regions, t_x/t_y) {t}")
+        for res in maps_results:
+            maps = res["maps"][0][..., : args.max_maps]
+            label = "head" if res["kind"] == "stra_mode" else "map"
+            titles = [f"{label} {k}" for k in range(maps.shape[-1])]
+            pictures.append(draw_attention_grid(image, maps, titles=titles))
+            _say(f"{path}: {res['layer']} ({res['kind']}, {res['maps'].shape[-1]} maps at "
+                 f"{res['maps'].shape[1]}x{res['maps'].shape[2]})")
     width = max(p.width for p in pictures)
     canvas = Image.new("RGB", (width, sum(p.height for p in pictures)), "white")
     y = 0

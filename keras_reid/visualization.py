@@ -294,18 +294,24 @@ def _layer_kind(layer):
 
 
 def _all_layers(model):
-    """Every layer of `model`, nested ones included (depth first)."""
+    """`(qualified_name, layer)` for every layer of `model`, nested ones included (depth first).
+
+    Nested layers are named by their path (`ha1/hard_attn`), as several blocks may hold
+    sublayers of the same name.
+    """
     seen, out = set(), []
 
-    def visit(layer):
+    def visit(layer, prefix):
         for sub in getattr(layer, "_layers", None) or getattr(layer, "layers", None) or []:
             if id(sub) in seen:
                 continue
             seen.add(id(sub))
-            out.append(sub)
-            visit(sub)
+            name = f"{prefix}/{sub.name}" if prefix else sub.name
+            out.append((name, sub))
+            # The functional `network` of a ReIDModel is a container, not a path element.
+            visit(sub, "" if sub.name == "network" and not prefix else name)
 
-    visit(model)
+    visit(model, "")
     return out
 
 
@@ -314,17 +320,17 @@ def capture_layer_calls(layers):
     """Records `(inputs, outputs)` of every call of `layers` while the context is open.
 
     The layers' `call` is wrapped on the instance (and restored on exit); run the model
-    eagerly (`model(x, training=False)`) inside the context. Yields `{layer.name: [...]}`.
+    eagerly (`model(x, training=False)`) inside the context. Yields `{id(layer): [...]}`.
     """
-    records = {layer.name: [] for layer in layers}
+    records = {id(layer): [] for layer in layers}
     originals = {}
     for layer in layers:
         original = layer.call
         originals[layer] = original
 
-        def wrapped(*args, _original=original, _name=layer.name, **kwargs):
+        def wrapped(*args, _original=original, _key=id(layer), **kwargs):
             outputs = _original(*args, **kwargs)
-            records[_name].append((args[0] if args else kwargs.get("inputs"), outputs))
+            records[_key].append((args[0] if args else kwargs.get("inputs"), outputs))
             return outputs
 
         layer.call = wrapped
@@ -377,22 +383,22 @@ def attention_maps(model, images):
     """
     from keras import ops
 
-    layers = [layer for layer in _all_layers(model) if _layer_kind(layer)]
-    if not layers:
+    named = [(name, layer) for name, layer in _all_layers(model) if _layer_kind(layer)]
+    if not named:
         return []
-    with capture_layer_calls(layers) as records:
+    with capture_layer_calls([layer for _, layer in named]) as records:
         model(images, training=False)
     results = []
-    for layer in layers:
+    for name, layer in named:
         kind = _layer_kind(layer)
-        for inputs, outputs in records[layer.name]:
+        for inputs, outputs in records[id(layer)]:
             if kind == "stra_mode":
                 maps = _mode_attention_alpha(layer, inputs)
             elif kind == "csa_base":
                 maps = _csa_base_maps(layer, inputs)
             else:
                 maps = outputs
-            results.append({"layer": layer.name, "kind": kind, "maps": np.asarray(ops.convert_to_numpy(maps), "float32")})
+            results.append({"layer": name, "kind": kind, "maps": np.asarray(ops.convert_to_numpy(maps), "float32")})
     return results
 
 
@@ -448,3 +454,19 @@ def draw_regions(image, boxes, tile_size=(96, 192), path=None):
     if path is not None:
         img.save(path)
     return img
+
+
+def draw_region_grid(image, boxes_list, titles=None, tile_size=(96, 192), path=None):
+    """The image followed by one picture per set of HA-CNN region boxes (one per block)."""
+    base = _to_pil(image)
+    tiles = [_tile(base, [("input", (0, 0, 0))], GREY, tile_size, border=2, caption_height=18)]
+    for k, boxes in enumerate(boxes_list):
+        title = titles[k] if titles else f"block {k + 1}"
+        tiles.append(_tile(draw_regions(base, boxes, tile_size), [(title, (0, 0, 0))], GREY, tile_size, border=2, caption_height=18))
+    tw, th = tiles[0].size
+    canvas = Image.new("RGB", (len(tiles) * (tw + 4) + 4, th + 8), "white")
+    for i, t in enumerate(tiles):
+        canvas.paste(t, (4 + i * (tw + 4), 4))
+    if path is not None:
+        canvas.save(path)
+    return canvas

@@ -91,11 +91,16 @@ def test_mode_attention_maps_match_the_layer():
 
 def test_attention_maps_of_nested_layers():
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 4, 32))
-    out, _ = StRABottleneck(16, heads=4, pooling_reduction=4, name="block")(inputs)
+    inputs = keras.Input((8, 4, 64))
+    x, _ = StRABottleneck(16, heads=4, pooling_reduction=4, name="block1")(inputs)
+    out, _ = StRABottleneck(16, heads=4, pooling_reduction=4, name="block2")(x)
     model = keras.Model(inputs, out)
-    results = attention_maps(model, np.ones((1, 8, 4, 32), "float32"))
-    assert len(results) == 1 and results[0]["maps"].shape == (1, 8, 4, 4)
+    x = np.random.default_rng(0).normal(size=(1, 8, 4, 64)).astype("float32")
+    results = attention_maps(model, x)
+    # sublayers of the same name in two blocks are told apart by their path
+    assert [r["layer"] for r in results] == ["block1/mode_attention", "block2/mode_attention"]
+    assert all(r["maps"].shape == (1, 8, 4, 4) for r in results)
+    assert not np.allclose(results[0]["maps"], results[1]["maps"])
     assert attention_maps(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), np.ones((1, 4))) == []
 
 
