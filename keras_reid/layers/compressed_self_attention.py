@@ -42,7 +42,7 @@ class CompressedSelfAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = CompressedSelfAttention(num_maps=8, groups=2)
-    >>> layer(np.random.rand(2, 6, 4, 16).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 6, 4, 16).astype("float32")).shape)
     (2, 6, 4, 16)
 
     Reference: Chen, Gong, Xu, Wang, Zhang, Du, "Compressed Self-Attention for Deep

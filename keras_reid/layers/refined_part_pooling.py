@@ -38,7 +38,7 @@ class RefinedPartPooling(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = RefinedPartPooling(num_parts=6, mask_channels=4)
-    >>> layer(np.random.rand(2, 6, 2, 32).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 6, 2, 32).astype("float32")).shape)
     (2, 6, 32)
 
     Reference: Sun, Zheng, Yang, Tian, Wang, "Beyond Part Models: Person Retrieval with

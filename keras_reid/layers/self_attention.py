@@ -30,7 +30,7 @@ class SelfAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = SelfAttention()
-    >>> layer(np.random.rand(2, 6, 4, 16).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 6, 4, 16).astype("float32")).shape)
     (2, 6, 4, 16)
 
     Reference: Chen et al., "Compressed Self-Attention for Deep Metric Learning",

@@ -38,7 +38,7 @@ class SpatialAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = SpatialAttention(mode="paper")
-    >>> layer(np.random.rand(2, 6, 4, 8).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 6, 4, 8).astype("float32")).shape)
     (2, 6, 4, 8)
 
     Reference: Wang, Fan, Wang, Jiao, Schiele, "Parameter-Free Spatial Attention Network
