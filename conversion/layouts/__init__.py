@@ -1,0 +1,41 @@
+"""Upstream state-dict layouts, one module per layout (each a table of rules)."""
+
+import difflib
+import importlib
+
+_MODULES = {
+    "torchvision_resnet50": "conversion.layouts.torchvision_resnet50",
+    "resnet50_reid": "conversion.layouts.resnet50_reid",
+    "stra_resnet50": "conversion.layouts.stra_resnet50",
+    "mobilenetv2_tonylins": "conversion.layouts.mobilenetv2_tonylins",
+    "mobilenetv2_torchvision": "conversion.layouts.mobilenetv2_torchvision",
+}
+
+# Layout used when `--layout` is not given.
+DEFAULT_LAYOUTS = {
+    "resnet50": "resnet50_reid",
+    "resnet50_stra": "stra_resnet50",
+    "mobilenetv2": "mobilenetv2_tonylins",
+    "mobilenetv2_1.4": "mobilenetv2_tonylins",
+}
+
+
+def list_layouts():
+    return sorted(_MODULES)
+
+
+def get_layout(name):
+    if name not in _MODULES:
+        close = difflib.get_close_matches(str(name), _MODULES, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"Unknown layout {name!r}.{hint} Valid layouts: {', '.join(list_layouts())}.")
+    return importlib.import_module(_MODULES[name]).LAYOUT
+
+
+def default_layout(architecture):
+    if architecture not in DEFAULT_LAYOUTS:
+        raise ValueError(
+            f"No default layout for architecture {architecture!r}; pass --layout "
+            f"({', '.join(list_layouts())}). Architectures with a default: {', '.join(sorted(DEFAULT_LAYOUTS))}."
+        )
+    return DEFAULT_LAYOUTS[architecture]

@@ -1,0 +1,3 @@
+import pytest
+
+torch = pytest.importorskip("torch", reason="conversion tests need PyTorch (CPU)")

@@ -1,0 +1,48 @@
+"""The zoo/ folders, the packaged index and the built-in preset names."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import keras_reid
+from conversion.model_card import check_card, parse_front_matter
+from keras_reid.presets import PresetUnavailableError, load_reference_tensors
+from keras_reid.presets.registry import INDEX_PATH, _read_zoo
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ZOO = ROOT / "zoo"
+NAMES = sorted(p.parent.name for p in ZOO.glob("*/zoo.json"))
+
+
+def test_index_in_sync_with_zoo():
+    with open(INDEX_PATH) as f:
+        index = json.load(f)
+    assert index == _read_zoo(ZOO), "run: python -m keras_reid.presets.registry"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_zoo_entry_and_card(name):
+    entry = json.loads((ZOO / name / "zoo.json").read_text())
+    assert entry["architecture"] in keras_reid.list_architectures() or entry["status"] == "unavailable"
+    if entry["status"] == "unavailable":
+        assert entry["instructions"].strip()
+    card = (ZOO / name / "README.md").read_text()
+    assert check_card(card) == []
+    front = parse_front_matter(card)
+    assert front["library_name"] == "keras-reid" and front.get("datasets") and front.get("metrics")
+    assert "Claimed by" in card and "Measured by this project" in card
+
+
+def test_unavailable_preset_explains_how():
+    with pytest.raises(PresetUnavailableError, match="python -m conversion convert --arch hacnn"):
+        keras_reid.load("hacnn_market")
+
+
+def test_embedded_mobilenetv2_imagenet_preset():
+    model = keras_reid.load("mobilenetv2_imagenet")
+    assert model.num_classes is None and model.embedding_dim == 512
+    ref = load_reference_tensors(ZOO / "mobilenetv2_imagenet" / "preset")
+    got = np.asarray(model(ref["inputs"], training=False))
+    np.testing.assert_allclose(got, ref["embedding"], atol=1e-4)
