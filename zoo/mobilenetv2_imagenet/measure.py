@@ -1,7 +1,8 @@
 """Measures the mobilenetv2_imagenet preset: PyTorch parity and CUHK03-partial retrieval.
 
 Run from the repository root after `scripts/fetch_mobilenetv2_imagenet.sh`:
-    KERAS_BACKEND=jax python zoo/mobilenetv2_imagenet/measure.py
+    KERAS_BACKEND=tensorflow python zoo/mobilenetv2_imagenet/measure.py
+(On JAX, with PyTorch loaded in the same process, a run stalled on 2 shared cores.)
 Prints a Markdown table (pasted into README.md and MODEL_CARD.md).
 """
 
@@ -49,10 +50,6 @@ def torch_features(net, x):
         return net(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
 
 
-def embed(fn, images, batch=32):
-    return np.concatenate([np.asarray(fn(images[i : i + batch])) for i in range(0, len(images), batch)])
-
-
 def retrieval(features, pids, cams, query):
     f = features / np.linalg.norm(features, axis=1, keepdims=True)
     q, g = f[query], f[~query]
@@ -95,17 +92,17 @@ def main():
           f"(feature scale {np.abs(ref).max():.2f}); float16 preset OS16 max abs diff {d16:.2e}")
 
     # 2. Retrieval on CUHK03-partial val (query = camera A, gallery = camera B).
-    body_fn = lambda b: keras.ops.convert_to_numpy(body(b)).mean(axis=(1, 2))
-    preset_fn = lambda b: keras.ops.convert_to_numpy(preset(b, training=False))
     keras.utils.set_random_seed(0)
     random_model = keras_reid.build("mobilenetv2")
-    random_fn = lambda b: keras.ops.convert_to_numpy(random_model(b, training=False))
-    for label, fn in [
-        ("mobilenetv2_imagenet preset embedding (512-D, fixed-seed random head)", preset_fn),
-        ("mobilenetv2_imagenet backbone GAP features (1280-D)", body_fn),
-        ("random-init mobilenetv2 (seed 0), 512-D", random_fn),
+    for label, model, pool in [
+        ("mobilenetv2_imagenet preset embedding (512-D, fixed-seed random head)", preset, False),
+        ("mobilenetv2_imagenet backbone GAP features (1280-D)", body, True),
+        ("random-init mobilenetv2 (seed 0), 512-D", random_model, False),
     ]:
-        m, r1, r5 = retrieval(embed(fn, x), pids, cams, query)
+        features = model.predict(x, batch_size=64, verbose=0)
+        if pool:
+            features = features.mean(axis=(1, 2))
+        m, r1, r5 = retrieval(features, pids, cams, query)
         rows.append(f"| {label} | {m:.1f} | {r1:.1f} | {r5:.1f} |")
     print(f"CUHK03-partial val: {query.sum()} queries, {(~query).sum()} gallery, backend {keras.backend.backend()}")
     print("| features | mAP | rank-1 | rank-5 |\n|---|---|---|---|")
