@@ -73,8 +73,11 @@ def save_preset(
         model_card: the README.md text; None writes a minimal card.
         reference_inputs: optional float32 batch; its embedding is stored in
             `reference_tensors.npz` so loads can be verified (timm style).
-        weights_dtype: "float16" stores the weights in half precision (the model
-            computes in float32 after loading); None keeps float32.
+        weights_dtype: "float16" stores the weights in half precision where that loses
+            nothing (the model computes in float32 after loading): arrays float16
+            cannot represent stay float32, and with `reference_inputs` the whole file
+            stays float32 if the embedding would change (see `metadata["weights_storage"]`).
+            None keeps float32.
 
     Returns the path of the folder.
     """
@@ -86,8 +89,11 @@ def save_preset(
     _json_dump(config, os.path.join(directory, CONFIG_FILE))
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     model.save_weights(weights_path)
+    storage = {}
     if weights_dtype not in (None, "float32"):
-        _cast_weights_file(weights_path, weights_dtype)
+        storage = _store_reduced_precision(model, config, weights_path, weights_dtype, reference_inputs)
+        if storage["weights_dtype"] == "float32":
+            weights_dtype = None
     preprocessor.save(os.path.join(directory, PREPROCESSOR_FILE))
     if reference_inputs is not None:
         reference_inputs = np.asarray(reference_inputs, "float32")
@@ -118,27 +124,75 @@ def save_preset(
         "weights_dtype": weights_dtype or "float32",
         "files": files,
     }
+    if storage:
+        meta["weights_storage"] = storage
     meta.update(metadata or {})
     _json_dump(meta, os.path.join(directory, METADATA_FILE))
     return directory
 
 
-def _cast_weights_file(path, dtype):
-    """Rewrites the float32 arrays of a `.weights.h5` file in `dtype` (float16 halves the size).
+def _store_reduced_precision(model, config, weights_path, dtype, reference_inputs, rtol=1e-3):
+    """Casts the weights file to `dtype` only where that loses nothing; else keeps float32.
 
-    Keras casts them back to each variable's dtype on load, so the model computes in
-    float32 with weights rounded to `dtype`.
+    Per-array rounding can still compound through a network (BatchNorm with tiny
+    variances amplifies rounded means), so with `reference_inputs` the embeddings of
+    the rounded and the float32 weights are compared; above `rtol` × max |embedding| the
+    float32 file is kept and a warning says so. Returns what was stored, for metadata.
+    """
+    import shutil
+
+    backup = f"{weights_path}.float32"
+    shutil.copyfile(weights_path, backup)
+    kept = _cast_weights_file(weights_path, dtype)
+    info = {"weights_dtype": dtype, "arrays_kept_float32": len(kept)}
+    if reference_inputs is not None:
+        x = np.asarray(reference_inputs, "float32")
+        exact = keras.ops.convert_to_numpy(model(x, training=False))
+        rounded_model = _build_from_config(config)
+        _load_weights_strict(rounded_model, weights_path)
+        rounded = keras.ops.convert_to_numpy(rounded_model(x, training=False))
+        diff = float(np.abs(rounded - exact).max())
+        info["max_abs_embedding_change"] = diff
+        if diff > rtol * max(float(np.abs(exact).max()), 1e-12):
+            logger.warning(
+                "Storing the weights in %s changes the reference embedding by up to %.3g "
+                "(max |embedding| %.3g): keeping float32 weights.",
+                dtype,
+                diff,
+                float(np.abs(exact).max()),
+            )
+            os.replace(backup, weights_path)
+            return {"weights_dtype": "float32", "reduced_precision_rejected": dtype, "max_abs_embedding_change": diff}
+    os.remove(backup)
+    return info
+
+
+def _cast_weights_file(path, dtype, rtol=1e-3):
+    """Rewrites the float32 arrays of a `.weights.h5` file in `dtype` where that loses nothing.
+
+    An array is stored in `dtype` (float16 halves its size) only if every element survives
+    the round trip within `rtol` relative error; others stay float32 — typically BatchNorm
+    variances below float16's normal range (6e-5), which would otherwise be flushed
+    towards zero and shift features by several percent. Keras casts the arrays back to
+    each variable's dtype on load. Returns the names of the arrays kept in float32.
     """
     import h5py
 
+    kept = []
     with h5py.File(path, "r+") as f:
         datasets = []
         f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
         for name in datasets:
             data = f[name][()]
-            if isinstance(data, np.ndarray) and data.dtype == np.float32:
-                del f[name]
-                f.create_dataset(name, data=data.astype(dtype))
+            if not (isinstance(data, np.ndarray) and data.dtype == np.float32):
+                continue
+            with np.errstate(over="ignore"):
+                cast = data.astype(dtype)
+            if not np.all(np.abs(cast.astype(np.float32) - data) <= rtol * np.abs(data)):
+                kept.append(name)
+                continue
+            del f[name]
+            f.create_dataset(name, data=cast)
     # h5py does not reclaim freed space in place: copy to a compact file.
     tmp = f"{path}.tmp"
     with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
@@ -147,6 +201,7 @@ def _cast_weights_file(path, dtype):
         for key in src:
             src.copy(src[key], dst, name=key)
     os.replace(tmp, path)
+    return kept
 
 
 def default_model_card(model, metadata):

@@ -11,7 +11,7 @@ python -m conversion convert \
   --option output_stride=16 \
   --image-size 256 128 \
   --seed 0 \
-  --weights-dtype float16 \
+  --weights-dtype float32 \
   --name mobilenetv2_imagenet \
   --license mit \
   --dataset imagenet-1k \
