@@ -216,7 +216,7 @@ def randomize_torch(torch_model, seed):
                 module.running_mean.copy_(torch.randn(shape, generator=gen) * 0.1)
                 module.running_var.copy_(torch.rand(shape, generator=gen) + 0.5)
             elif name.endswith("hard_attn.fc") or name == "fc":  # non-zero kernel: θ varies per sample
-                module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * 0.05)
+                module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * 0.5)
                 module.bias.add_(torch.randn(module.bias.shape, generator=gen) * 0.1)
 
 
