@@ -9,6 +9,10 @@ _MODULES = {
     "stra_resnet50": "conversion.layouts.stra_resnet50",
     "mobilenetv2_tonylins": "conversion.layouts.mobilenetv2_tonylins",
     "mobilenetv2_torchvision": "conversion.layouts.mobilenetv2_torchvision",
+    "hacnn": "conversion.layouts.hacnn",
+    "pcb_torchreid": "conversion.layouts.pcb:TORCHREID",
+    "pcb_layumi": "conversion.layouts.pcb:LAYUMI",
+    "sa_pcb_hranwang": "conversion.layouts.sa_pcb",
 }
 
 # Layout used when `--layout` is not given.
@@ -17,6 +21,9 @@ DEFAULT_LAYOUTS = {
     "resnet50_stra": "stra_resnet50",
     "mobilenetv2": "mobilenetv2_tonylins",
     "mobilenetv2_1.4": "mobilenetv2_tonylins",
+    "hacnn": "hacnn",
+    "pcb": "pcb_torchreid",
+    "sa_pcb": "sa_pcb_hranwang",
 }
 
 
@@ -29,7 +36,8 @@ def get_layout(name):
         close = difflib.get_close_matches(str(name), _MODULES, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"Unknown layout {name!r}.{hint} Valid layouts: {', '.join(list_layouts())}.")
-    return importlib.import_module(_MODULES[name]).LAYOUT
+    module, _, attribute = _MODULES[name].partition(":")  # "module[:ATTRIBUTE]" (default LAYOUT)
+    return getattr(importlib.import_module(module), attribute or "LAYOUT")
 
 
 def default_layout(architecture):

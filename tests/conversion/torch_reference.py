@@ -282,51 +282,107 @@ class MobileNetV2(nn.Module):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-@torch.no_grad()
-def randomize(module, seed=0, batch_shape=(4, 3, 64, 32)):
-    """Random weights and non-trivial BN statistics keeping activations O(1).
+def structured_images(batch_shape, generator=None, seed=None):
+    """NCHW random "images" whose samples differ like real photos, not only like pixel noise.
 
-    BN running statistics are first calibrated on a random batch (cumulative average),
-    then perturbed; gammas/betas are random. Leaves the module in eval mode.
+    Unit pixel noise plus a per-image, per-channel brightness offset and contrast and a
+    smooth (low-frequency) per-image pattern. Pure i.i.d. noise makes every image's pooled
+    features almost identical, so head BatchNorms calibrated on it divide by a tiny
+    between-image spread and amplify float32 rounding; a trained network on real images
+    sees a spread comparable to the mean.
+    """
+    gen = generator if generator is not None else torch.Generator().manual_seed(int(seed or 0))
+    n, c, h, w = batch_shape
+    noise = torch.randn(batch_shape, generator=gen)
+    contrast = 0.5 + torch.rand((n, 1, 1, 1), generator=gen)
+    offset = 0.5 * torch.randn((n, c, 1, 1), generator=gen)
+    coarse = torch.randn((n, c, 4, 2), generator=gen)
+    smooth = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    return contrast * noise + offset + smooth
+
+
+def numpy_images(shape_nhwc, seed):
+    """`structured_images` as an NHWC float32 NumPy batch (test inputs)."""
+    n, h, w, c = shape_nhwc
+    x = structured_images((n, c, h, w), seed=seed)
+    return x.permute(0, 2, 3, 1).contiguous().numpy().astype("float32")
+
+
+VAR_FLOOR = 0.25
+POOLED_VAR_FLOOR = 0.5
+# Trained ResNets have small gammas on the last BN of each residual branch (torchvision's
+# `zero_init_residual` starts them at 0): the residual stream then stays O(1)–O(10)
+# through 16 blocks instead of growing ~1.3× per block.
+RESIDUAL_GAMMA = 0.25
+
+
+@torch.no_grad()
+def randomize(module, seed=0, batch_shape=(16, 3, 64, 32), inputs=None, forward=None):
+    """Random weights at trained-network scales, non-trivial BN statistics, activations O(1).
+
+    Convs: kaiming-normal fan-out (torchvision's init); Linear N(0, 1/fan_in); biases
+    N(0, 0.05²). BatchNorm: gamma ~ U(0.5, 1.0), beta ~ U(-0.2, 0.2). The running
+    statistics are calibrated in **eval mode, in one forward pass** (a pre-hook on every
+    BatchNorm sets them from the input it is about to normalise, so each BN sees inputs
+    produced by the already calibrated layers before it), then perturbed as a trained
+    network's are: running_mean += U(-0.2, 0.2)·std, running_var ×= U(0.5, 2); each
+    channel's variance is floored at `VAR_FLOOR` of its second moment (no channel whose
+    mean dwarfs its spread, where the mean subtraction would cancel float32 digits). Every BN output is then
+    O(1) (gamma·N(0, ~1) + beta), as in a trained network, instead of growing or
+    collapsing through 50 layers. `inputs` (NCHW tensor) overrides the calibration batch
+    (default: `structured_images(batch_shape)`); `forward(module, x)` replaces `module(x)`
+    for the calibration pass (e.g. to run training-only heads in eval mode). Leaves the module in eval mode.
     """
     gen = torch.Generator().manual_seed(seed)
+    batch_norms = []
+    residual_last = set()  # the last BN of each residual branch
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            fan_in = m.weight[0].numel()
-            m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * math.sqrt(2.0 / fan_in))
+        if isinstance(getattr(m, "bn3", None), nn.modules.batchnorm._BatchNorm):
+            residual_last.add(m.bn3)
+        if getattr(m, "use_res", False):
+            residual_last.add([b for b in m.conv.modules() if isinstance(b, nn.modules.batchnorm._BatchNorm)][-1])
+    for name, m in module.named_modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            fan_out = m.weight.shape[0] * m.weight[0, 0].numel()
+            m.weight.copy_(torch.randn(m.weight.shape, generator=gen, dtype=m.weight.dtype) * math.sqrt(2.0 / fan_out))
             if m.bias is not None:
-                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
-        if isinstance(m, nn.BatchNorm2d):
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen, dtype=m.bias.dtype) * 0.05)
+        elif isinstance(m, nn.Linear):
+            fan_in = m.weight.shape[1]
+            m.weight.copy_(torch.randn(m.weight.shape, generator=gen, dtype=m.weight.dtype) / math.sqrt(fan_in))
+            if m.bias is not None:
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen, dtype=m.bias.dtype) * 0.05)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
             c = m.num_features
-            m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-            m.bias.copy_((torch.rand(c, generator=gen) - 0.5) * 0.4)
-            m.reset_running_stats()
-            m.momentum = None
-    module.train()
-    module(torch.randn(batch_shape, generator=gen))
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = 0.1
-            c = m.num_features
-            # A few noise images give tiny batch variances of pooled features: floor
-            # the variance at a fraction of the second moment so fresh inputs stay O(1).
-            second = (m.running_var + m.running_mean**2).mean()
-            m.running_var.clamp_(min=float(0.05 * second))
-            m.running_mean.add_((torch.rand(c, generator=gen) - 0.5) * 0.2 * m.running_var.sqrt())
-            m.running_var.mul_(0.8 + 0.4 * torch.rand(c, generator=gen))
-    # Eval-mode activations drift from the train-mode ones: re-estimate the statistics
-    # of the last BatchNorm (the ReID head's) from eval-mode inputs so the output is O(1).
-    last = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)][-1]
-    captured = {}
-    handle = last.register_forward_pre_hook(lambda mod, inp: captured.setdefault("x", inp[0]))
+            m.weight.copy_(0.5 + 0.5 * torch.rand(c, generator=gen, dtype=m.weight.dtype))
+            if m in residual_last:
+                m.weight.mul_(RESIDUAL_GAMMA)
+            m.bias.copy_((torch.rand(c, generator=gen, dtype=m.bias.dtype) - 0.5) * 0.4)
+            batch_norms.append(m)
+
+    def calibrate(bn_module, args):
+        x = args[0]
+        dims = [d for d in range(x.ndim) if d != 1]
+        mean, var = x.mean(dim=dims), x.var(dim=dims, unbiased=False)
+        # Per-channel floor: |input| ≤ ~2σ, so the mean subtraction loses no precision.
+        # Pooled vectors (head BNs, BatchNorm1d): the between-image spread of a handful of
+        # images is unreliable, so floor harder (a trained head BN sees spread ~ mean).
+        floor = VAR_FLOOR if x.ndim == 4 and x.shape[2] * x.shape[3] > 1 else POOLED_VAR_FLOOR
+        var = torch.maximum(var, floor * (var + mean**2)).clamp(min=1e-6)
+        c = bn_module.num_features
+        shift = (torch.rand(c, generator=gen, dtype=x.dtype) - 0.5) * 0.4 * var.sqrt()
+        bn_module.running_mean.copy_(mean + shift)
+        bn_module.running_var.copy_(var * (0.5 + 1.5 * torch.rand(c, generator=gen, dtype=x.dtype)))
+
+    handles = [m.register_forward_pre_hook(calibrate) for m in batch_norms]
     module.eval()
-    module(torch.randn(batch_shape, generator=gen))
-    handle.remove()
-    x = captured["x"]
-    mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3))
-    var = var.clamp(min=float(0.05 * (var + mean**2).mean()))
-    last.running_mean.copy_(mean)
-    last.running_var.copy_(var * (0.8 + 0.4 * torch.rand(last.num_features, generator=gen)))
+    dtype = next(module.parameters()).dtype
+    x = inputs if inputs is not None else structured_images(batch_shape, generator=gen)
+    try:
+        (forward or (lambda m, t: m(t)))(module, x.to(dtype))
+    finally:
+        for h in handles:
+            h.remove()
     return module.eval()
 
 
@@ -341,7 +397,9 @@ def save_checkpoint(module, path, wrap=False, prefix="", legacy=False):
 @torch.no_grad()
 def run(module, images_nhwc):
     x = torch.from_numpy(images_nhwc.transpose(0, 3, 1, 2).copy())
-    out = module.eval()(x)
+    out = module.eval()(x.to(next(module.parameters()).dtype))
+    if isinstance(out, tuple):
+        out = out[0]
     if out.ndim == 4:
         out = out.permute(0, 2, 3, 1)
     return out.numpy()
