@@ -456,6 +456,10 @@ def train(
             # Keep the schedule's shape when the run is shortened/lengthened.
             scale = int(epochs) / recipe.epochs
             recipe_overrides["lr_milestones"] = tuple(sorted({max(1, round(m * scale)) for m in recipe.lr_milestones if round(m * scale) < int(epochs)}))
+        if recipe.fixbase_epochs and "fixbase_epochs" not in recipe_overrides:
+            # The frozen warm-up keeps its share of the run (8 of 100 epochs → 1 of 10).
+            scale = int(epochs) / recipe.epochs
+            recipe_overrides["fixbase_epochs"] = min(int(epochs) - 1, max(1, round(recipe.fixbase_epochs * scale))) if int(epochs) > 1 else 0
     if recipe_overrides:
         recipe = recipe.replace(**recipe_overrides)
     epochs = recipe.epochs
