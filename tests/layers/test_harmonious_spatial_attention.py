@@ -3,7 +3,7 @@ import pytest
 
 from keras_reid.layers.harmonious_spatial_attention import HarmoniousSpatialAttention
 from tests.test_case import run_layer_test, to_numpy
-from tests.models.hacnn.test_hacnn import copy_module_weights
+from tests.layers.torch_parity import assert_matches_torch
 
 
 def test_layer_kit():
@@ -11,21 +11,8 @@ def test_layer_kit():
 
 
 def test_parity_with_torch_reference():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from tests.models.hacnn import torch_reference
 
-    module = torch_reference.SpatialAttn()
     x = np.random.rand(*(2, 6, 4, 8)).astype("float32")
-    layer = HarmoniousSpatialAttention(**{})
-    layer(x)
-    copy_module_weights(module, layer)
-    module.eval()
-    with torch.no_grad():
-        expected = module(torch.tensor(x.transpose(0, 3, 1, 2)))
-    expected = expected[0] if isinstance(expected, tuple) else expected
-    expected = expected.numpy()
-    if expected.ndim == 4:
-        expected = expected.transpose(0, 2, 3, 1)
-    actual = layer(x)
-    actual = to_numpy(actual[0] if isinstance(actual, tuple) else actual)
-    np.testing.assert_allclose(actual, expected, atol=1e-5)
+    assert_matches_torch(torch_reference.SpatialAttn(), HarmoniousSpatialAttention(**{}), x)
