@@ -13,7 +13,8 @@ TOL = 1e-4
 
 
 def _images(seed, n=2):
-    return np.random.default_rng(seed).standard_normal((n,) + SHAPE).astype("float32")
+    # Fresh every run; structured (per-image brightness/contrast/smooth pattern), see T.randomize.
+    return T.numpy_images((n,) + SHAPE, seed=int(np.random.default_rng().integers(1 << 30)) + seed)
 
 
 def _keras(model, x):
@@ -22,13 +23,13 @@ def _keras(model, x):
 
 def _assert_close(got, want):
     assert got.shape == want.shape, (got.shape, want.shape)
-    # 1e-4 absolute on O(1) outputs (the embeddings); relative to the largest value for
-    # raw feature maps (ResNet-50 maps reach ~40: float32 rounding through 50 layers).
-    scale = max(1.0, float(np.abs(want).max()))
+    # Absolute float32 tolerance: T.randomize keeps activations at trained-network scales.
     diff = float(np.max(np.abs(got - want)))
-    print(f"max abs diff {diff:.3g} (output scale {scale:.3g})")
-    assert diff <= TOL * scale, f"max abs diff {diff:.3g} > {TOL} x {scale:.3g}"
+    print(f"max abs diff {diff:.3g} (max |output| {float(np.abs(want).max()):.3g})")
+    assert diff <= TOL, f"max abs diff {diff:.3g} > {TOL}"
     assert np.abs(want).max() > 0.1  # a non-trivial output
+    # Samples differ (an output that ignores the input would match trivially).
+    assert np.abs(want[0] - want[-1]).max() > 0.1 * np.abs(want).max()
 
 
 def _set_last_stride_1(torch_resnet):
@@ -133,3 +134,50 @@ def test_mobilenetv2_torchvision(tmp_path):
     body = keras.Model(model.network.input, model.network.get_layer("features_18_conv_relu6").output)
     x = _images(14)
     _assert_close(_keras(body, x).mean(axis=(1, 2)), T.run(ref, x))
+
+
+class _UpcastOnlyOps:
+    """`keras.ops` whose `cast(x, "float32")` keeps float64 (the StRA layers' float32 softmax casts
+    are meant for fp16/bf16; under a float64 policy they would round to float32)."""
+
+    def __getattr__(self, name):
+        return getattr(keras.ops, name)
+
+    @staticmethod
+    def cast(x, dtype):
+        if dtype == "float32" and keras.backend.standardize_dtype(x.dtype) == "float64":
+            return x
+        return keras.ops.cast(x, dtype)
+
+
+@pytest.mark.slow
+def test_stra_resnet50_float64_mapping_is_exact(tmp_path, monkeypatch):
+    """In float64 (Keras policy + torch double) the converted StRA model reproduces PyTorch to ≤1e-10:
+    the mapping is exact, the float32 differences are rounding only."""
+    if keras.backend.backend() != "tensorflow":
+        # JAX: with jax_enable_x64 switched on inside the process a 3.6e-6 difference remains
+        # (some op still computes in float32); torch backend not checked. Open.
+        pytest.skip("float64 mapping check runs on the TensorFlow backend")
+    from keras_reid.layers import local_attention, mode_attention
+
+    for module in (local_attention, mode_attention):
+        monkeypatch.setattr(module, "ops", _UpcastOnlyOps())
+    ref = T.randomize(T.StRAResNet50(num_classes=11).double(), seed=41)
+    path = T.save_checkpoint(ref, tmp_path / "model.pth.tar-100", wrap=True, prefix="module.")
+    state = load_state_dict(path)
+    assert all(v.dtype == np.float64 for v in state.values() if v.dtype.kind == "f")
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        model, report = convert_checkpoint(state, "resnet50_stra", image_shape=SHAPE)
+        assert report.ok
+        x = _images(42).astype("float64")
+        got = keras.ops.convert_to_numpy(model.network(x, training=False)["embedding"])
+    finally:
+        keras.config.set_dtype_policy(policy)
+    want = T.run(ref, x)
+    assert got.dtype == np.float64 and want.dtype == np.float64
+    diff = float(np.abs(got - want).max())
+    print(f"float64 StRA max abs diff {diff:.3g} (max |output| {float(np.abs(want).max()):.3g})")
+    assert diff <= 1e-10
+    assert np.abs(want[0] - want[-1]).max() > 0.1
