@@ -65,8 +65,8 @@ class ReIDModel(keras.Model):
     def embedding_dim(self):
         return int(self.network.output["embedding"].shape[-1])
 
-    @property
     def classifier_layers(self):
+        """The identity classifier layers (`classifier*`), which `num_classes` replaces."""
         return [layer for layer in self.network.layers if layer.name.startswith(CLASSIFIER_PREFIX)]
 
     # -- forward --------------------------------------------------------------------------

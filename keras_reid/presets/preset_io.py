@@ -5,7 +5,7 @@ A preset folder holds:
 | file | contents |
 |---|---|
 | `config.json` | the serialised model (`keras.saving.serialize_keras_object`) |
-| `model.weights.h5` | the weights (`model.save_weights`) |
+| `model.weights.h5` | the weights of `model.network` (no optimizer state, even for a compiled model) |
 | `preprocessor.json` | `ReIDPreprocessor` config (size, mean/std, interpolation) |
 | `metadata.json` | versions, parameter count, sha256 and size of every file, data, metrics, provenance, licence |
 | `README.md` | the model card (Hugging Face YAML front matter) |
@@ -88,7 +88,9 @@ def save_preset(
         config.pop(key, None)
     _json_dump(config, os.path.join(directory, CONFIG_FILE))
     weights_path = os.path.join(directory, WEIGHTS_FILE)
-    model.save_weights(weights_path)
+    # The functional network holds every weight; saving it (not the compiled ReIDModel)
+    # keeps optimizer state out of the preset.
+    model.network.save_weights(weights_path)
     storage = {}
     if weights_dtype not in (None, "float32"):
         storage = _store_reduced_precision(model, config, weights_path, weights_dtype, reference_inputs)
@@ -294,7 +296,7 @@ def _build_from_config(config, num_classes=None):
 
 def _load_weights_strict(model, path):
     try:
-        model.load_weights(path)
+        model.network.load_weights(path)
     except Exception as e:
         raise PresetIntegrityError(
             f"Cannot load weights from {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "

@@ -130,3 +130,19 @@ def test_keras_file_handle(tiny_preset, tmp_path):
     replaced = keras_reid.load(path, num_classes=2)
     assert replaced.num_classes == 2
     np.testing.assert_allclose(to_numpy(replaced(x)), to_numpy(model(x)), atol=1e-6)
+
+
+def test_compiled_model_preset_has_no_optimizer_state(tmp_path):
+    import h5py
+
+    model = keras_reid.build("mobilenetv2", num_classes=3, image_shape=(32, 16, 3))
+    model.compile(optimizer="adam")
+    model.fit(np.random.rand(4, 32, 16, 3).astype("float32"), np.array([0, 1, 2, 0]), epochs=1, verbose=0)
+    keras_reid.save_preset(model, str(tmp_path / "p"))
+    with h5py.File(tmp_path / "p" / "model.weights.h5", "r") as f:
+        names = []
+        f.visit(names.append)
+    assert not any("optimizer" in n for n in names), [n for n in names if "optimizer" in n][:5]
+    restored = keras_reid.load(str(tmp_path / "p"))
+    x = np.random.rand(2, 32, 16, 3).astype("float32")
+    np.testing.assert_array_equal(to_numpy(restored(x)), to_numpy(model(x, training=False)))

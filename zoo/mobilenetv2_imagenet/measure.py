@@ -89,7 +89,7 @@ def main():
     got16 = keras.ops.convert_to_numpy(body(sample)).mean(axis=(1, 2))
     d16 = float(np.abs(got16 - ref16).max())
     print(f"parity (16 real crops, 256x128): float32 conversion OS32 max abs diff {d32:.2e} "
-          f"(feature scale {np.abs(ref).max():.2f}); float16 preset OS16 max abs diff {d16:.2e}")
+          f"(feature scale {np.abs(ref).max():.2f}); embedded preset OS16 max abs diff {d16:.2e}")
 
     # 2. Retrieval on CUHK03-partial val (query = camera A, gallery = camera B).
     keras.utils.set_random_seed(0)

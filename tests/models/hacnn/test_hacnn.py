@@ -34,7 +34,7 @@ def test_parameter_counts_match_upstream(model):
     for k, expected in zip((1, 2, 3), (32_416, 144_704, 349_152)):
         assert trainable_count(get(f"local_conv{k}")) == expected
     assert trainable_count(get("fc_local_dense")) + trainable_count(get("fc_local_bn")) == 787_968
-    classifiers = sum(trainable_count(layer) for layer in model.classifier_layers)
+    classifiers = sum(trainable_count(layer) for layer in model.classifier_layers())
     assert classifiers == 2 * (512 * NUM_CLASSES + NUM_CLASSES)
     assert trainable_count(model) - classifiers == 2_929_112  # spec §2.1: unique non-classifier params
     assert len(model.weights) == 535 - 75  # upstream keys less num_batches_tracked

@@ -53,9 +53,9 @@ def test_resnet50_layout_and_parameter_count():
     assert trainable == 23_508_032 + 2048 * 256 + 2 * 256
     assert model.network.get_layer("layer4_2_conv3").kernel.shape == (1, 1, 512, 2048)
     assert model.network.get_layer("layer4_0_downsample_conv").strides == (1, 1)  # last stride 1
-    assert model.classifier_layers == [] and model.logit_names == []
+    assert model.classifier_layers() == [] and model.logit_names == []
     with_heads = PCB(num_classes=751, attention="csa", image_shape=SHAPE)
-    assert len(with_heads.classifier_layers) == 9
+    assert len(with_heads.classifier_layers()) == 9
     assert with_heads.embedding_dim == 12288
 
 

@@ -53,7 +53,7 @@ def test_diversity_weight_scales_added_loss():
 
 def test_embedding_only_model():
     model = keras_reid.build("resnet50_stra", image_shape=(64, 32, 3))
-    assert model.logit_names == [] and not model.classifier_layers
+    assert model.logit_names == [] and not model.classifier_layers()
     assert model.predict(np.zeros((1, 64, 32, 3)), verbose=0).shape == (1, 512)
 
 
