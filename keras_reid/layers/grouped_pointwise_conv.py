@@ -72,8 +72,17 @@ class GroupedPointwiseConv(keras.layers.Layer):
         cin, cout = self.in_channels // g, self.filters // g
         # (1, 1, cin, g * cout) -> (g, cin, cout): output channel o lives in group o // cout.
         kernel = ops.transpose(ops.reshape(self.kernel, (cin, g, cout)), (1, 0, 2))
-        x = ops.reshape(inputs, (-1,) + tuple(inputs.shape[1:-1]) + (g, cin))
-        y = ops.einsum("...gi,gio->...go", x, ops.cast(kernel, x.dtype))
+        spatial = tuple(inputs.shape[1:-1])
+        kernel = ops.cast(kernel, inputs.dtype)
+        if cin == 1:
+            # One input channel per group (depthwise): a broadcast multiply.
+            x = ops.reshape(inputs, (-1,) + spatial + (g, 1))
+            y = x * kernel[:, 0, :]
+        else:
+            # Groups as the batch of one batched matmul: (g, M, cin) @ (g, cin, cout).
+            # TensorFlow lowers the equivalent einsum "...gi,gio->...go" ~80× slower on CPU.
+            x = ops.transpose(ops.reshape(inputs, (-1, g, cin)), (1, 0, 2))
+            y = ops.transpose(ops.matmul(x, kernel), (1, 0, 2))
         y = ops.reshape(y, (-1,) + tuple(inputs.shape[1:-1]) + (self.filters,))
         if self.use_bias:
             y = y + ops.cast(self.bias, y.dtype)
