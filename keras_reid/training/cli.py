@@ -26,6 +26,11 @@ def add_train_arguments(parser):
                         help="override the recipe's input size")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, sampling, augmentation (default 0)")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints")
+    parser.add_argument(
+        "--lr-milestones", type=int, nargs="*", default=None, metavar="EPOCH",
+        help="override the epochs at which the LR decays (by the recipe's gamma)",
+    )
+    parser.add_argument("--fixbase-epochs", type=int, default=None, help="override the frozen warm-up epochs")
     parser.add_argument("--eval-every", type=int, default=None, help="evaluate every N epochs (always at the end)")
     parser.add_argument("--max-steps-per-epoch", type=int, default=None, help="cap the steps per epoch")
     parser.add_argument("--init-preset", default="recipe", help="'recipe' (default), 'none' or a preset handle")
@@ -56,6 +61,10 @@ def cli_train(args):
     mixed = {"auto": None, "on": True, "off": False}[args.mixed_precision]
     init = None if args.init_preset == "none" else args.init_preset
     overrides = {"image_size": tuple(args.image_size)} if args.image_size else {}
+    if args.lr_milestones is not None:
+        overrides["lr_milestones"] = tuple(args.lr_milestones)
+    if args.fixbase_epochs is not None:
+        overrides["fixbase_epochs"] = args.fixbase_epochs
     result = train(
         args.recipe,
         args.dataset,

@@ -77,3 +77,13 @@ def test_warmup_and_paper_gamma():
     assert np.isclose(float(keras.ops.convert_to_numpy(sched(55))), 3.5e-4 * 0.55, rtol=1e-5)
     paper = get_recipe("resnet50_stra_paper")
     assert math.isclose(EpochStepSchedule(paper.lr, 1, paper.lr_milestones, paper.lr_gamma).lr_at_epoch(45), 3e-4 * 0.04)
+
+
+def test_cli_schedule_overrides_reach_the_recipe():
+    from keras_reid.training.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["--recipe", "mobilenetv2", "--dataset", "x", "--root", "r", "--output", "o", "--epochs", "6",
+         "--lr-milestones", "5", "--fixbase-epochs", "1"]
+    )
+    assert args.lr_milestones == [5] and args.fixbase_epochs == 1
