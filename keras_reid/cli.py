@@ -23,7 +23,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 PROG = "keras-reid"
-DEFAULT_DEMO_PRESET = "mobilenetv2_imagenet"
+# Embedded presets the demo tries, best first: ReID-trained, then ImageNet-only.
+DEMO_PRESETS = ("mobilenetv2_cuhk03", "mobilenetv2_imagenet")
 DEFAULT_DEMO_ARCHITECTURE = "mobilenetv2"
 
 
@@ -388,9 +389,10 @@ def _demo_model(preset):
     if preset is not None:
         return _load_model(preset), f"preset {preset}"
     presets = registry.builtin_presets()
-    entry = presets.get(DEFAULT_DEMO_PRESET)
-    if entry and entry.get("status") == "embedded" and registry.embedded_preset_dir(DEFAULT_DEMO_PRESET):
-        return _load_model(DEFAULT_DEMO_PRESET), f"preset {DEFAULT_DEMO_PRESET} (embedded, no download)"
+    for name in DEMO_PRESETS:
+        entry = presets.get(name)
+        if entry and entry.get("status") == "embedded" and registry.embedded_preset_dir(name):
+            return _load_model(name), f"preset {name} (embedded, no download): {entry.get('description', '')}"
     import keras
 
     from keras_reid.models.registry import build
@@ -398,7 +400,7 @@ def _demo_model(preset):
     keras.utils.set_random_seed(0)
     model = build(DEFAULT_DEMO_ARCHITECTURE)
     return model, (
-        f"NOTE: the embedded preset {DEFAULT_DEMO_PRESET!r} is not available in this install, so this demo "
+        f"NOTE: no embedded preset ({', '.join(DEMO_PRESETS)}) is available in this install, so this demo "
         f"uses a RANDOMLY INITIALISED {DEFAULT_DEMO_ARCHITECTURE!r} model: its rankings reflect untrained "
         "features (mostly colours), not a trained ReID model. Pass --preset NAME for trained weights "
         "(keras-reid list)."
@@ -536,7 +538,7 @@ def build_parser():
     p.set_defaults(func=None, _visualize_parser=p)
 
     p = sub.add_parser("demo", help="embed and rank the bundled sample images; writes retrieval.png")
-    p.add_argument("--preset", help=f"preset to use (default: embedded {DEFAULT_DEMO_PRESET}, else a random model)")
+    p.add_argument("--preset", help=f"preset to use (default: the first embedded of {', '.join(DEMO_PRESETS)}, else a random model)")
     p.add_argument("--images", help="folder of PPPP_cC_*.jpg images (default: the bundled synthetic samples)")
     p.add_argument("--top-k", "-k", type=int, default=5)
     p.add_argument("--output", "-o", default="retrieval.png")
