@@ -1,0 +1,63 @@
+"""Packages a `keras-reid train` run's preset into `zoo/NAME/preset/` with its card.
+
+    KERAS_BACKEND=tensorflow python scripts/package_trained_preset.py RUN_DIR NAME
+
+Loads `RUN_DIR/preset` (sha256-checked), re-saves it under `zoo/NAME/preset/` with the
+training metadata of the run, `name`, licence and data fields, reference tensors computed
+on the bundled synthetic sample images (so `python -m conversion verify` and the tests
+can check the weights on load), and `zoo/NAME/README.md` as the model card. Weights are
+stored in float16 only where that loses nothing (see `keras_reid.save_preset`).
+"""
+
+import json
+import pathlib
+import sys
+
+import numpy as np
+from PIL import Image
+
+import keras_reid
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "keras_reid" / "assets" / "samples"
+
+
+def main(run_dir, name):
+    run_preset = pathlib.Path(run_dir) / "preset"
+    model = keras_reid.load(str(run_preset))
+    meta = dict(model.preset_metadata)
+    pre = model.preprocessor
+    images = np.stack(
+        [np.asarray(Image.open(p).convert("RGB")) for p in sorted(SAMPLES.glob("*.jpg"))[:4]]
+    )
+    reference = pre(images)
+    zoo = ROOT / "zoo" / name
+    card_path = zoo / "README.md"
+    card = card_path.read_text() if card_path.exists() else None
+    keep = {k: meta[k] for k in ("training", "metrics") if k in meta}
+    keep.update(
+        {
+            "name": name,
+            "license": "other",
+            "license_note": "Trained on CUHK03 (research use only); ImageNet-initialised backbone (MIT weights, ImageNet terms).",
+            "datasets": ["cuhk03"],
+            "provenance": f"Trained by this project with `keras-reid train` (run log: {pathlib.Path(run_dir).name}/log.csv).",
+        }
+    )
+    keras_reid.save_preset(
+        model,
+        str(zoo / "preset"),
+        preprocessor=pre,
+        metadata=keep,
+        model_card=card,
+        reference_inputs=reference,
+        weights_dtype="float16",
+    )
+    log = pathlib.Path(run_dir) / "log.csv"
+    if log.exists():
+        (zoo / "training_log.csv").write_text(log.read_text())
+    print(json.dumps({"preset": str(zoo / "preset"), "metrics": keep.get("metrics")}, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
