@@ -7,6 +7,7 @@ Loads run in subprocesses because `huggingface_hub` reads `HF_ENDPOINT`/`HF_HOME
 
 import json
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -55,6 +56,10 @@ def hub(tiny_preset, tmp_path_factory):
         (repo / "model.weights.h5").write_bytes(data[:1000])
 
     revisions["truncated"] = _publish(mirrors, "truncated", tiny_preset, tamper=truncate)
+    # The real converted ImageNet preset of the zoo, served as a Hub repository.
+    real = pathlib.Path(__file__).resolve().parents[2] / "zoo" / "mobilenetv2_imagenet" / "preset"
+    if real.is_dir():
+        revisions["mobilenetv2_imagenet"] = _publish(mirrors, "mobilenetv2_imagenet", real)
     port = _free_port()
     config = root / "olah.toml"
     config.write_text(
@@ -142,3 +147,10 @@ def test_errors(hub, tmp_path):
     no_network = _load(f"hf://{ORG}/tiny", tmp_path / "c", "http://127.0.0.1:9")
     assert no_network["error"] == "PresetDownloadError", no_network
     assert "no network" in no_network["message"] or "Cannot download" in no_network["message"]
+
+
+def test_real_zoo_preset_through_the_hub(hub, tmp_path):
+    if "mobilenetv2_imagenet" not in hub["revisions"]:
+        pytest.skip("zoo/mobilenetv2_imagenet/preset is not in this checkout")
+    loaded = _load(f"hf://{ORG}/mobilenetv2_imagenet", tmp_path / "hf", hub["endpoint"])
+    assert loaded.get("max_abs") == 0.0, loaded
