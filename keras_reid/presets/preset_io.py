@@ -343,12 +343,12 @@ def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True)
         skipped = transfer_weights(source, model)
         if skipped:
             logger.warning(
-                "Loaded every weight of %s except the classifier layer(s) %s, replaced for "
-                "num_classes=%s (the preset's have %s classes); this is expected for fine-tuning.",
+                "Loaded every weight of %s except the classifier layer(s) %s, new for "
+                "num_classes=%s (%s); this is expected for fine-tuning.",
                 metadata.get("name", os.path.basename(os.path.normpath(directory))),
                 ", ".join(skipped),
                 num_classes,
-                saved_classes,
+                "the preset has no classifier" if saved_classes is None else f"the preset's has {saved_classes} classes",
             )
         del source
     model.preprocessor = ReIDPreprocessor.load(os.path.join(directory, PREPROCESSOR_FILE))
