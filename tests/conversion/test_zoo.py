@@ -3,6 +3,7 @@
 import json
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 
@@ -44,7 +45,7 @@ def test_embedded_mobilenetv2_imagenet_preset():
     model = keras_reid.load("mobilenetv2_imagenet")
     assert model.num_classes is None and model.embedding_dim == 512
     ref = load_reference_tensors(ZOO / "mobilenetv2_imagenet" / "preset")
-    got = np.asarray(model(ref["inputs"], training=False))
+    got = keras.ops.convert_to_numpy(model(ref["inputs"], training=False))
     np.testing.assert_allclose(got, ref["embedding"], atol=1e-4)
 
 
@@ -56,6 +57,6 @@ def test_every_embedded_preset_reproduces_its_reference(name):
     """Loaded by name (sha256-checked), the weights reproduce the stored reference embedding."""
     model = keras_reid.load(name)
     ref = load_reference_tensors(ZOO / name / "preset")
-    got = np.asarray(model(ref["inputs"], training=False))
+    got = keras.ops.convert_to_numpy(model(ref["inputs"], training=False))
     np.testing.assert_allclose(got, ref["embedding"], atol=1e-4)
     assert (ZOO / name / "preset" / "model.weights.h5").stat().st_size < 20_000_000

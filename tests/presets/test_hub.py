@@ -100,6 +100,7 @@ def hub(tiny_preset, tmp_path_factory):
 
 LOAD_SCRIPT = """
 import json, sys
+import keras
 import numpy as np
 import keras_reid
 from keras_reid.presets import load_reference_tensors
@@ -109,7 +110,7 @@ except keras_reid.PresetError as e:
     print(json.dumps({"error": type(e).__name__, "message": str(e)}))
     sys.exit(0)
 ref = load_reference_tensors(model.preset_folder)
-out = np.asarray(model(ref["inputs"]))
+out = keras.ops.convert_to_numpy(model(ref["inputs"]))
 print(json.dumps({"max_abs": float(np.abs(out - ref["embedding"]).max()), "folder": model.preset_folder}))
 """
 
