@@ -418,7 +418,7 @@ def cmd_demo(args):
     paths, _ = list_images(folder, log=bool(args.images))
     ids = [parse_identity(p) for p in paths]
     if len(paths) < 2 or any(pid is None for pid, _ in ids):
-        raise CLIError(f"{folder}: need >= 2 images named PPPP_cC_*.jpg (identity, camera) for the demo")
+        raise CLIError(f"{folder}: need >= 2 images named [id]PPPP_cC_*.jpg (identity, camera) for the demo")
     model, what = _demo_model(args.preset)
     _say(f"Model: {what}")
     _say(f"Images: {len(paths)} from {folder}" + (" (synthetic samples, see NOTICE)" if not args.images else ""))
@@ -539,7 +539,7 @@ def build_parser():
 
     p = sub.add_parser("demo", help="embed and rank the bundled sample images; writes retrieval.png")
     p.add_argument("--preset", help=f"preset to use (default: the first embedded of {', '.join(DEMO_PRESETS)}, else a random model)")
-    p.add_argument("--images", help="folder of PPPP_cC_*.jpg images (default: the bundled synthetic samples)")
+    p.add_argument("--images", help="folder of [id]PPPP_cC_*.jpg images (default: the bundled synthetic samples)")
     p.add_argument("--top-k", "-k", type=int, default=5)
     p.add_argument("--output", "-o", default="retrieval.png")
     _add_extractor_options(p)

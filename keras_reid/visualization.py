@@ -25,11 +25,12 @@ RED = (215, 40, 40)
 GREY = (150, 150, 150)
 QUERY_BLUE = (40, 90, 200)
 
-_ID_PATTERN = re.compile(r"^(-?\d+)_c(\d+)")
+_ID_PATTERN = re.compile(r"^(?:id)?(-?\d+)_c(\d+)")
 
 
 def parse_identity(path):
-    """`(pid, camid)` from a Market-style name (`0002_c1s1_000451_01.jpg`, `0002_c3_01.jpg`).
+    """`(pid, camid)` from a Market-style name (`0002_c1s1_000451_01.jpg`, `0002_c3_01.jpg`,
+    or the bundled samples' `id0002_c3_01.jpg`).
 
     Camera ids are returned 1-based as written; `(None, None)` when the name does not match.
     """

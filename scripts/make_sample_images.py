@@ -3,7 +3,7 @@
 Research ReID datasets (Market-1501, DukeMTMC, ...) cannot be redistributed, so the demo
 uses drawn figures instead: 4 synthetic "pedestrians" (distinct clothing colours and
 patterns, hair, bags) × 3 "cameras" (different backgrounds, lighting, position, scale,
-leg pose and facing direction), 128×256 JPEGs named `PPPP_cC_NN.jpg` (identity, camera,
+leg pose and facing direction), 128×256 JPEGs named `idPPPP_cC_NN.jpg` (identity, camera,
 view) like Market-1501. They contain no real person. Deterministic: a fixed seed per
 image; run again to regenerate:
 
@@ -149,7 +149,7 @@ def main(argv=None):
     for person in PEOPLE:
         for camera in CAMERAS:
             view = 1
-            path = os.path.join(args.output, f"{person:04d}_c{camera}_{view:02d}.jpg")
+            path = os.path.join(args.output, f"id{person:04d}_c{camera}_{view:02d}.jpg")
             make_image(person, camera, view).save(path, quality=85, optimize=True)
             print(path)
 

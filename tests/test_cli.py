@@ -102,20 +102,20 @@ def test_embed(workspace):
     np.testing.assert_allclose(embeddings, expected, atol=1e-5)
     # the retrieval grid from saved embeddings (in process: no model is loaded)
     picture = workspace["root"] / "from_npy.png"
-    assert cli.main(["visualize", "retrieval", str(out), "--query", "0", "0004_c1_01.jpg", "-k", "3", "-o", str(picture)]) == 0
+    assert cli.main(["visualize", "retrieval", str(out), "--query", "0", "id0004_c1_01.jpg", "-k", "3", "-o", str(picture)]) == 0
     assert Image.open(picture).height > 2 * 192
 
 
 def test_search_writes_a_picture(workspace):
     picture = workspace["root"] / "search.png"
-    query = os.path.join(workspace["gallery"], "0001_c1_01.jpg")
+    query = os.path.join(workspace["gallery"], "id0001_c1_01.jpg")
     result = run_cli(
         ["search", workspace["preset"], "--query", query, "--gallery", workspace["gallery"], "--top-k", "11",
          "--output", str(picture)],
         workspace,
     )
     assert result.returncode == 0, result.stderr
-    assert "rank" in result.stdout and "0001_c2_01.jpg" in result.stdout
+    assert "rank" in result.stdout and "id0001_c2_01.jpg" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.strip().endswith(".jpg") and "query" not in line]
     assert len(rows) == 11 and query not in "".join(rows)  # the query itself is not returned
     img = Image.open(picture)
@@ -162,9 +162,10 @@ def test_eval_on_a_market_style_folder(workspace, tmp_path, capsys):
         if not name.endswith(".jpg"):
             continue
         src = os.path.join(workspace["gallery"], name)
-        shutil.copy(src, root / "bounding_box_train" / name)
+        market_name = name.removeprefix("id")  # Market-1501 names start with the identity
+        shutil.copy(src, root / "bounding_box_train" / market_name)
         split = "query" if "_c1_" in name else "bounding_box_test"
-        shutil.copy(src, root / split / name)
+        shutil.copy(src, root / split / market_name)
     metrics_path, cmc_path = tmp_path / "m.json", tmp_path / "cmc.png"
     code = cli.main(["eval", workspace["preset"], "--dataset", "market1501", "--root", str(root),
                      "--json", str(metrics_path), "--cmc-plot", str(cmc_path), "--max-rank", "8", "--rerank"])
@@ -184,7 +185,7 @@ def test_visualize_attention(workspace, tmp_path, capsys):
     model = keras_reid.build("mobilenetv2_stra", image_shape=(64, 32, 3))
     preset = keras_reid.save_preset(model, str(tmp_path / "stra"))
     out = tmp_path / "attention.png"
-    image = os.path.join(SAMPLES, "0002_c1_01.jpg")
+    image = os.path.join(SAMPLES, "id0002_c1_01.jpg")
     assert cli.main(["visualize", "attention", preset, image, "--output", str(out), "--max-maps", "4"]) == 0
     assert "mode_attention" in capsys.readouterr().out
     assert Image.open(out).width > 5 * 96

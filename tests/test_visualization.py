@@ -27,6 +27,7 @@ def _count_colour(img, colour, tol=10):
 def test_parse_identity():
     assert parse_identity("/x/0002_c1s1_000451_01.jpg") == (2, 1)
     assert parse_identity("0004_c3_01.jpg") == (4, 3)
+    assert parse_identity("id0004_c3_01.jpg") == (4, 3)  # the bundled samples
     assert parse_identity("-1_c2s1_000001_00.jpg") == (-1, 2)
     assert parse_identity("person.jpg") == (None, None)
     assert parse_identity(np.zeros((2, 2, 3))) == (None, None)
