@@ -450,7 +450,7 @@ def cmd_demo(args):
     if what.startswith("NOTE"):
         title = f"keras-reid demo: RANDOMLY INITIALISED {DEFAULT_DEMO_ARCHITECTURE} (untrained)"
     else:
-        title = f"keras-reid demo: {what}"
+        title = f"keras-reid demo: {what.split(' (')[0]}"  # the long description stays in the printed line
     title += f"  |  rank-1 {100 * metrics['cmc'][0]:.0f}%  mAP {100 * metrics['mAP']:.0f}%"
     draw_retrieval_grid(queries, rows, query_id=qids, path=args.output, title=title)
     _say(f"Retrieval picture: {os.path.abspath(args.output)}")
