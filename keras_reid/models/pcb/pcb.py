@@ -53,6 +53,21 @@ def part_normalized_embedding(parts):
     return ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, parts.shape[1] * parts.shape[2]))
 
 
+def apply_part_head(parts, reduction_dim, dropout):
+    """The part head shared by PCB and SA-PCB: `(B, P, C)` stripe vectors → `(B, P, reduction_dim)`.
+
+    Dropout → `local_conv` (one 1×1 conv 2048→256 without bias, shared by every part as
+    upstream) → `feat_bn2d` (BatchNorm over batch × parts, as BatchNorm2d) → ReLU.
+    """
+    num_parts = parts.shape[1]
+    h = layers.Dropout(dropout, name="dropout")(parts)
+    h = layers.Reshape((num_parts, 1, parts.shape[-1]), name="parts_map")(h)
+    h = layers.Conv2D(reduction_dim, 1, use_bias=False, kernel_initializer=kaiming_fan_out(), name="local_conv")(h)
+    h = torch_batch_norm("feat_bn2d")(h)
+    h = layers.ReLU(name="feat_relu")(h)
+    return layers.Reshape((num_parts, reduction_dim), name="part_features")(h)
+
+
 @keras_reid_export
 class PCB(ReIDModel):
     """PCB (part-based convolutional baseline), optionally with CSA or full self-attention.
@@ -166,14 +181,7 @@ class PCB(ReIDModel):
                     outputs[f"aux_{stage}"] = self._classifier(f"classifier_aux{stage}")(pooled)
                     aux_names.append(f"aux_{stage}")
         parts = self._pool_parts(x)  # (B, P, C)
-        h = layers.Dropout(self.dropout, name="dropout")(parts)
-        h = layers.Reshape((self.num_parts, 1, parts.shape[-1]), name="parts_map")(h)
-        h = layers.Conv2D(
-            self.reduction_dim, 1, use_bias=False, kernel_initializer=kaiming_fan_out(), name="local_conv"
-        )(h)
-        h = torch_batch_norm("feat_bn2d")(h)
-        h = layers.ReLU(name="feat_relu")(h)
-        h = layers.Reshape((self.num_parts, self.reduction_dim), name="part_features")(h)
+        h = apply_part_head(parts, self.reduction_dim, self.dropout)
         outputs["part_features"] = h
         if self.embedding == "pooled":
             outputs["embedding"] = part_normalized_embedding(parts)

@@ -9,8 +9,7 @@ from keras_reid.backbones.resnet_blocks import (
     stage_strides,
 )
 from keras_reid.layers.spatial_attention import SpatialAttention
-from keras_reid.layers.torch_batch_norm import torch_batch_norm
-from keras_reid.models.pcb.pcb import kaiming_fan_out, part_normalized_embedding, stripe_pool
+from keras_reid.models.pcb.pcb import apply_part_head, kaiming_fan_out, part_normalized_embedding, stripe_pool
 from keras_reid.models.reid_model import ReIDModel
 
 
@@ -113,14 +112,7 @@ class SAPCB(ReIDModel):
             x = SpatialAttention(self.attention_mode, name="sa4")(x)
         parts = stripe_pool(x, self.num_parts)  # (B, P, 2048)
         outputs["embedding"] = part_normalized_embedding(parts)
-        h = layers.Dropout(self.dropout, name="dropout")(parts)
-        h = layers.Reshape((self.num_parts, 1, parts.shape[-1]), name="parts_map")(h)
-        h = layers.Conv2D(
-            self.reduction_dim, 1, use_bias=False, kernel_initializer=kaiming_fan_out(), name="local_conv"
-        )(h)
-        h = torch_batch_norm("feat_bn2d")(h)
-        h = layers.ReLU(name="feat_relu")(h)
-        h = layers.Reshape((self.num_parts, self.reduction_dim), name="part_features")(h)
+        h = apply_part_head(parts, self.reduction_dim, self.dropout)
         outputs["part_features"] = h
         part_names = []
         if self.num_classes:
