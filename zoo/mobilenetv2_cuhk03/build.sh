@@ -1,9 +1,4 @@
 #!/usr/bin/env bash
-# Rebuilds zoo/mobilenetv2_cuhk03/preset: trains on CUHK03-partial (../shared/datasets) with the project's CLI.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-KERAS_BACKEND=tensorflow keras-reid train --recipe mobilenetv2 --dataset cuhk03_partial \
-  --root ../shared/datasets/cuhk03_labeled_partial --output runs/mobilenetv2_cuhk03_s0 \
-  --epochs 6 --lr-milestones 5 --fixbase-epochs 1 --image-size 128 64 --seed 0 --eval-every 6
-KERAS_BACKEND=tensorflow python scripts/package_trained_preset.py runs/mobilenetv2_cuhk03_s0 mobilenetv2_cuhk03
-python -m conversion verify zoo/mobilenetv2_cuhk03/preset
+# Rebuilds zoo/mobilenetv2_cuhk03/preset (from mobilenetv2_imagenet, CPU about 20-30 min). SEED=1 trains another seed into runs/mobilenetv2_cuhk03_s1 instead.
+exec "$(dirname "$0")/../../scripts/build_trained_preset.sh" mobilenetv2_cuhk03 mobilenetv2 \
+  --epochs 6 --lr-milestones 5 --fixbase-epochs 1 --image-size 128 64 --eval-every 6
