@@ -60,3 +60,9 @@ def test_every_embedded_preset_reproduces_its_reference(name):
     got = keras.ops.convert_to_numpy(model(ref["inputs"], training=False))
     np.testing.assert_allclose(got, ref["embedding"], atol=1e-4)
     assert (ZOO / name / "preset" / "model.weights.h5").stat().st_size < 20_000_000
+
+
+@pytest.mark.parametrize("name", EMBEDDED)
+def test_embedded_preset_carries_the_zoo_card(name):
+    """The card inside the preset (what `publish` uploads) is the one reviewed in zoo/NAME/README.md."""
+    assert (ZOO / name / "preset" / "README.md").read_text() == (ZOO / name / "README.md").read_text()
