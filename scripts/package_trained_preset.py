@@ -22,6 +22,28 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "keras_reid" / "assets" / "samples"
 
 
+def trained_preset_metadata(meta, name, run_name):
+    """The metadata a zoo preset keeps from its run's preset, plus name, source and licence."""
+    keep = {k: meta[k] for k in ("training", "metrics") if k in meta}
+    recipe = meta.get("training", {}).get("recipe", {})
+    init = recipe.get("init_preset")
+    origin = f"initialised from the {init} preset (see its licence)" if init else "trained from scratch (random initialisation)"
+    dataset = meta.get("training", {}).get("dataset", "cuhk03_partial")
+    keep.update(
+        {
+            "name": name,
+            "architecture": recipe.get("architecture"),
+            "source": f"trained by keras_reid on {dataset} (`keras-reid train --recipe {recipe.get('name')}`, "
+            f"zoo/{name}/build.sh)",
+            "license": "other",
+            "license_note": f"Trained on CUHK03 (research use only); {origin}.",
+            "datasets": ["cuhk03"],
+            "provenance": f"Trained by this project with `keras-reid train` (run log: {run_name}/log.csv).",
+        }
+    )
+    return keep
+
+
 def main(run_dir, name):
     run_preset = pathlib.Path(run_dir) / "preset"
     model = keras_reid.load(str(run_preset))
@@ -34,18 +56,7 @@ def main(run_dir, name):
     zoo = ROOT / "zoo" / name
     card_path = zoo / "README.md"
     card = card_path.read_text() if card_path.exists() else None
-    keep = {k: meta[k] for k in ("training", "metrics") if k in meta}
-    init = meta.get("training", {}).get("recipe", {}).get("init_preset")
-    origin = f"initialised from the {init} preset (see its licence)" if init else "trained from scratch (random initialisation)"
-    keep.update(
-        {
-            "name": name,
-            "license": "other",
-            "license_note": f"Trained on CUHK03 (research use only); {origin}.",
-            "datasets": ["cuhk03"],
-            "provenance": f"Trained by this project with `keras-reid train` (run log: {pathlib.Path(run_dir).name}/log.csv).",
-        }
-    )
+    keep = trained_preset_metadata(meta, name, pathlib.Path(run_dir).name)
     keras_reid.save_preset(
         model,
         str(zoo / "preset"),

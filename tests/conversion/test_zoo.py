@@ -63,6 +63,15 @@ def test_every_embedded_preset_reproduces_its_reference(name):
 
 
 @pytest.mark.parametrize("name", EMBEDDED)
+def test_every_embedded_preset_passes_verify(name):
+    """What `python -m conversion verify` (and `publish`) demands: hashes, reference, card, metadata."""
+    from conversion.verify import verify_preset
+
+    ok, lines = verify_preset(ZOO / name / "preset")
+    assert ok, "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", EMBEDDED)
 def test_embedded_preset_carries_the_zoo_card(name):
     """The card inside the preset (what `publish` uploads) is the one reviewed in zoo/NAME/README.md."""
     assert (ZOO / name / "preset" / "README.md").read_text() == (ZOO / name / "README.md").read_text()
