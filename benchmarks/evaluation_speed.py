@@ -28,6 +28,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from common import cpu_model  # noqa: E402
 from keras_reid.evaluation import compute_distance_matrix, evaluate_rank  # noqa: E402
 from tests.evaluation.test_rank import reference_eval_market1501  # noqa: E402
 
@@ -56,16 +57,6 @@ def market_like_problem(seed=0, dim=128, noise=1.4):
     distmat = compute_distance_matrix(q_feat.astype("float32"), g_feat.astype("float32"), metric="cosine")
     return distmat, q_ids + 1, g_pids, q_cams, g_camids
 
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

@@ -16,6 +16,8 @@ import pathlib
 import sys
 import tempfile
 
+from common import eval_preset
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets"
 DATASETS = [("cuhk03_partial", DATA / "cuhk03_labeled_partial"), ("market1501", DATA / "market1501_mini")]
@@ -36,8 +38,6 @@ def _resolve(handle, tmp):
 
 
 def main(handles):
-    from keras_reid.cli import main as cli
-
     if not DATA.is_dir():
         sys.exit(f"{DATA} is absent: this benchmark needs the project's shared datasets.")
     rows = []
@@ -45,25 +45,7 @@ def main(handles):
         for handle in handles:
             preset = _resolve(handle, tmp)
             for name, root in DATASETS:
-                out = os.path.join(tmp, "metrics.json")
-                code = cli(["eval", preset, "--dataset", name, "--root", str(root), "--json", out, "--cmc-plot", ""])
-                if code:
-                    sys.exit(f"keras-reid eval failed for {handle} on {name}")
-                m = json.load(open(out))
-                cmc = m["cmc"]
-                rows.append(
-                    {
-                        "preset": handle,
-                        "dataset": name,
-                        "queries": m["num_query"],
-                        "gallery": m["num_gallery"],
-                        "mAP": 100 * m["mAP"],
-                        "rank1": 100 * cmc[0],
-                        "rank5": 100 * cmc[4],
-                        "rank10": 100 * cmc[9],
-                        "mINP": 100 * m["mINP"],
-                    }
-                )
+                rows.append({"preset": handle, "dataset": name, **eval_preset(preset, name, root)})
     results = ROOT / "benchmarks" / "results"
     (results / "preset_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [

@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+from common import cpu_model
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
 ARCHS = {
@@ -88,8 +90,6 @@ def emit(record):
 # torch side
 # ---------------------------------------------------------------------------------------------
 def _torch_reference(arch, hw, seed=0):
-    import torch
-
     from tests.conversion import torch_reference as T
     from tests.conversion import torch_reference_pcb as P
 
@@ -108,23 +108,12 @@ def _torch_reference(arch, hw, seed=0):
         ref = P.SAPCB(num_classes=751)
         return T.randomize(ref, seed=seed, batch_shape=calib, forward=lambda m, x: m.logits(x)), dict(wrap=True)
     if arch == "hacnn":
-        from tests.models.hacnn.torch_reference import build_reference
+        from tests.models.hacnn.torch_reference import build_reference, calibration_forward
 
         ref = build_reference(751)
-        gen = torch.Generator().manual_seed(seed)
-
-        def calibrate(module, x):
-            # As tests/conversion/test_parity_hacnn_pcb.py: hard attention near torchreid's
-            # initial stripes, theta varying per sample, set before the BN calibration pass.
-            with torch.no_grad():
-                for k in (1, 2, 3):
-                    fc = getattr(module, f"ha{k}").hard_attn.fc
-                    fc.weight.mul_(0.05)
-                    fc.bias.copy_(torch.tensor([0, -0.75, 0, -0.25, 0, 0.25, 0, 0.75])
-                                  + 0.1 * torch.randn(8, generator=gen))
-            return module(x)
-
-        return T.randomize(ref, seed=seed, batch_shape=calib, forward=calibrate), dict(wrap=True, prefix="module.")
+        return T.randomize(ref, seed=seed, batch_shape=calib, forward=calibration_forward(seed)), dict(
+            wrap=True, prefix="module."
+        )
     raise ValueError(arch)
 
 
@@ -335,16 +324,6 @@ def run_worker(kind, arch, workdir, args, mode=None, backend=None):
                             error=f"rc={proc.returncode}: {tail[-1] if tail else ''}"[:400]))
     return results
 
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def versions():

@@ -14,11 +14,11 @@ Writes benchmarks/results/stra_vs_baseline.{json,md}.
 
 import argparse
 import json
-import os
 import pathlib
 import statistics
 import sys
-import tempfile
+
+from common import eval_preset
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "cuhk03_labeled_partial"
@@ -26,18 +26,9 @@ METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
 def evaluate(preset):
-    """`keras-reid eval` of one preset on CUHK03-partial val, metrics in percent."""
-    from keras_reid.cli import main as cli
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "metrics.json")
-        args = ["eval", preset, "--dataset", "cuhk03_partial", "--root", str(DATA), "--json", out, "--cmc-plot", ""]
-        if cli(args):
-            sys.exit(f"keras-reid eval failed for {preset}")
-        m = json.load(open(out))
-    cmc = m["cmc"]
-    return {"mAP": 100 * m["mAP"], "rank1": 100 * cmc[0], "rank5": 100 * cmc[4], "rank10": 100 * cmc[9],
-            "mINP": 100 * m["mINP"]}
+    """Metrics of one preset on CUHK03-partial val, in percent."""
+    m = eval_preset(preset, "cuhk03_partial", DATA)
+    return {k: m[k] for k in METRICS}
 
 
 def _seed(preset):

@@ -42,24 +42,10 @@ def _eval_outputs(model, x):
 
 
 def _hacnn_reference(align_corners, seed):
-    import torch
-
-    from tests.models.hacnn.torch_reference import build_reference
+    from tests.models.hacnn.torch_reference import build_reference, calibration_forward
 
     ref = build_reference(7, align_corners=align_corners)
-    gen = torch.Generator().manual_seed(seed)
-
-    def calibrate(module, x):
-        # Hard attention as a trained one: near torchreid's initial stripes, θ varying per
-        # sample (small weights), set before the BN calibration pass of the local branch.
-        with torch.no_grad():
-            for k in (1, 2, 3):
-                fc = getattr(module, f"ha{k}").hard_attn.fc
-                fc.weight.mul_(0.05)
-                fc.bias.copy_(torch.tensor([0, -0.75, 0, -0.25, 0, 0.25, 0, 0.75]) + 0.1 * torch.randn(8, generator=gen))
-        return module(x)
-
-    return T.randomize(ref, seed=seed, batch_shape=(8, 3, 160, 64), forward=calibrate)
+    return T.randomize(ref, seed=seed, batch_shape=(8, 3, 160, 64), forward=calibration_forward(seed))
 
 
 @pytest.mark.parametrize("align_corners", [True, pytest.param(False, marks=pytest.mark.slow)])

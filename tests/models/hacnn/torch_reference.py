@@ -175,3 +175,22 @@ class HACNN(nn.Module):
 def build_reference(num_classes, **kwargs):
     """The reference torch HA-CNN (upstream module names; `state_dict` has 535 keys)."""
     return HACNN(num_classes, **kwargs)
+
+
+def calibration_forward(seed):
+    """A `forward(module, x)` for `randomize(..., forward=...)`: sets the hard-attention θ
+    layers as a trained model's (near torchreid's initial stripes, varying per sample:
+    small weights), then runs the module, so the BN calibration pass sees the local
+    branch's realistic inputs. `randomize` initialises every weight before this runs.
+    """
+    gen = torch.Generator().manual_seed(seed)
+
+    def forward(module, x):
+        with torch.no_grad():
+            for k in (1, 2, 3):
+                fc = getattr(module, f"ha{k}").hard_attn.fc
+                fc.weight.mul_(0.05)
+                fc.bias.copy_(torch.tensor([0, -0.75, 0, -0.25, 0, 0.25, 0, 0.75]) + 0.1 * torch.randn(8, generator=gen))
+        return module(x)
+
+    return forward

@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmark scripts (run as `python benchmarks/NAME.py`, so this
+folder is on `sys.path`): the machine description and one `keras-reid eval` call."""
+
+import json
+import os
+import platform
+import sys
+import tempfile
+
+
+def cpu_model():
+    """The CPU's model name (Linux `/proc/cpuinfo`), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def eval_preset(preset, dataset, root):
+    """`keras-reid eval PRESET --dataset DATASET --root ROOT` (cosine, no re-ranking).
+
+    Returns the query/gallery sizes and mAP, rank-1/5/10, mINP in percent; exits when
+    the evaluation fails.
+    """
+    from keras_reid.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "metrics.json")
+        if cli(["eval", str(preset), "--dataset", dataset, "--root", str(root), "--json", out, "--cmc-plot", ""]):
+            sys.exit(f"keras-reid eval failed for {preset} on {dataset}")
+        with open(out) as f:
+            m = json.load(f)
+    cmc = m["cmc"]
+    return {
+        "queries": m["num_query"],
+        "gallery": m["num_gallery"],
+        "mAP": 100 * m["mAP"],
+        "rank1": 100 * cmc[0],
+        "rank5": 100 * cmc[4],
+        "rank10": 100 * cmc[9],
+        "mINP": 100 * m["mINP"],
+    }
