@@ -254,7 +254,7 @@ def plan(state_dict, model, layout, strict=True):
             )
         try:
             array = np.asarray(TRANSFORMS[rule.transform](np.asarray(value)))
-        except ValueError as e:
+        except ValueError:
             report.mismatched.append((key, path, np.shape(value), tuple(variables[path].shape)))
             continue
         expected = tuple(variables[path].shape)

@@ -68,8 +68,6 @@ def _distances(query, gallery, metric):
         compute_distance_matrix = None
     if compute_distance_matrix is not None:
         return compute_distance_matrix(query, gallery, metric=metric)
-    import numpy as np
-
     if metric == "cosine":
         return 1.0 - query @ gallery.T
     return (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * query @ gallery.T

@@ -5,7 +5,6 @@ declarative converter can map PyTorch keys to Keras layers, and so architectures
 insert modules between stages (PCB+CSA, SA-PCB) share names with the plain backbone.
 """
 
-import keras
 from keras import layers
 
 from keras_reid.layers.torch_batch_norm import torch_batch_norm

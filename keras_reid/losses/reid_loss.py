@@ -1,5 +1,3 @@
-from keras import ops
-
 from keras_reid.api_export import keras_reid_export
 from keras_reid.losses.cross_entropy import label_smoothed_cross_entropy
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_reid.layers.harmonious_channel_attention import HarmoniousChannelAttention
-from tests.test_case import run_layer_test, to_numpy
+from tests.test_case import run_layer_test
 from tests.layers.torch_parity import assert_matches_torch
 
 

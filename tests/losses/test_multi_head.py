@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 from keras import ops
 
 import keras_reid

@@ -1,5 +1,4 @@
 import keras
-from keras import ops
 
 from keras_reid.api_export import keras_reid_export
 from keras_reid.layers.stra_bottleneck import StRABottleneck
