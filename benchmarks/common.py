@@ -44,3 +44,23 @@ def eval_preset(preset, dataset, root):
         "rank10": 100 * cmc[9],
         "mINP": 100 * m["mINP"],
     }
+
+
+def eval_preset_dg(preset, root, splits=10):
+    """`keras-reid eval PRESET --dataset dg --root ROOT` (cosine, 10 seeded splits per benchmark).
+
+    Returns `{benchmark: {"mean": {...}, "std": {...}, "queries", "gallery"}}` in percent.
+    """
+    from keras_reid.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "dg.json")
+        args = ["eval", str(preset), "--dataset", "dg", "--root", str(root), "--splits", str(splits), "--json", out, "--cmc-plot", ""]
+        if cli(args):
+            sys.exit(f"keras-reid eval failed for {preset} on the DG benchmarks")
+        with open(out) as f:
+            m = json.load(f)
+    return {
+        name: {"mean": r["mean"], "std": r["std"], "queries": r["splits"][0]["num_query"], "gallery": r["splits"][0]["num_gallery"]}
+        for name, r in m["benchmarks"].items()
+    }

@@ -5,6 +5,7 @@
     keras-reid embed PRESET FOLDER --output feats.npy
     keras-reid search PRESET --query q.jpg --gallery FOLDER --top-k 10 --output ranks.png
     keras-reid eval PRESET --dataset market1501 --root /data/market --json metrics.json
+    keras-reid eval PRESET --dataset dg --root reid_extra/    # VIPeR, PRID, GRID, i-LIDS
     keras-reid visualize attention PRESET img.jpg --output attention.png
     keras-reid visualize retrieval feats.npy --query 0 --output ranks.png
     keras-reid train ...                             # see keras_reid.training
@@ -221,13 +222,67 @@ def _evaluate(embeddings_q, embeddings_g, q_pids, g_pids, q_cams, g_cams, metric
     return metrics
 
 
+def _dg_table(results):
+    lines = ["| benchmark | splits | rank-1 | rank-5 | rank-10 | mAP |", "|---|---:|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        mean, std = r["mean"], r["std"]
+        cells = " | ".join(f"{mean[k]:.1f} ± {std[k]:.1f}" for k in ("rank1", "rank5", "rank10", "mAP"))
+        lines.append(f"| {name} | {len(r['splits'])} | {cells} |")
+    return "\n".join(lines)
+
+
+def cmd_eval_dg(args, names):
+    """`keras-reid eval PRESET -d viper|prid|grid|ilids|dg`: mean ± std over random splits."""
+    from keras_reid.data import dg_splits
+    from keras_reid.evaluation import evaluate_splits
+    from keras_reid.visualization import plot_cmc
+
+    if args.rerank:
+        raise CLIError("--rerank is not used by the DG benchmark protocols (single-shot, plain ranking)")
+    if args.splits < 1:
+        raise CLIError("--splits must be >= 1")
+    _require_folder(args.root, "dataset root")
+    splits = {name: dg_splits(name, args.root, num_splits=args.splits, seed=args.split_seed) for name in names}
+    model = _load_model(args.preset)
+    extractor = _extractor(model, args)
+    results = {}
+    for name, parts in splits.items():
+        _say(f"{name}: {args.splits} split(s) of {len(parts[0].query)} query, {len(parts[0].gallery)} gallery images")
+        results[name] = evaluate_splits(parts, extractor, metric=args.metric, max_rank=args.max_rank)
+    _say(f"\n{args.preset} on the DG benchmarks (mean ± std over {args.splits} split(s), {args.metric} distance"
+         f"{', flip' if args.flip else ''}; never trained on):")
+    _say(_dg_table(results))
+    if args.cmc_plot:
+        plot_cmc({name: r["cmc"] for name, r in results.items()}, args.cmc_plot, title=f"CMC: {args.preset} (DG)")
+        _say(f"CMC curve: {os.path.abspath(args.cmc_plot)}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "preset": args.preset,
+                    "protocol": "dg",
+                    "num_splits": args.splits,
+                    "split_seed": args.split_seed,
+                    "metric": args.metric,
+                    "flip": bool(args.flip),
+                    "benchmarks": results,
+                },
+                f,
+                indent=2,
+            )
+        _say(f"Metrics JSON: {os.path.abspath(args.json)}")
+    return 0
+
+
 def cmd_eval(args):
     from keras_reid.visualization import plot_cmc
 
     try:
-        from keras_reid.data import get_dataset, list_datasets
+        from keras_reid.data import DG_BENCHMARKS, get_dataset, list_datasets
     except ImportError:
         raise CLIError("keras_reid.data (dataset parsers) is not available in this install") from None
+    if args.dataset == "dg" or args.dataset in DG_BENCHMARKS:
+        return cmd_eval_dg(args, DG_BENCHMARKS if args.dataset == "dg" else (args.dataset,))
     if args.dataset not in list_datasets():
         import difflib
 
@@ -507,12 +562,16 @@ def build_parser():
 
     p = sub.add_parser("eval", help="evaluate a preset on a ReID dataset (mAP, CMC, mINP)")
     p.add_argument("preset", metavar="PRESET")
-    p.add_argument("--dataset", "-d", required=True, help="dataset parser name (e.g. market1501, image_folder)")
+    p.add_argument("--dataset", "-d", required=True,
+                   help="dataset parser name (e.g. market1501, image_folder), a DG benchmark (viper, prid, grid, "
+                        "ilids: mean over random splits) or 'dg' for all four (--root: the folder holding them)")
     p.add_argument("--root", "-r", required=True, help="dataset folder")
     p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
     p.add_argument("--max-rank", type=int, default=50)
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
     p.add_argument("--json", help="write the metrics as JSON")
+    p.add_argument("--splits", type=int, default=10, help="DG benchmarks: random splits to average (default: 10)")
+    p.add_argument("--split-seed", type=int, default=0, help="DG benchmarks: seed of the splits (default: 0)")
     p.add_argument("--cmc-plot", default="cmc.png", help="CMC curve PNG (default: %(default)s; '' for none)")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_eval)

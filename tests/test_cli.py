@@ -203,3 +203,27 @@ def test_train_delegates_to_keras_reid_training(capsys):
         cli.main(["train", "--help"])
     assert info.value.code == 0
     assert "usage" in capsys.readouterr().out.lower()
+
+
+def test_eval_dg_benchmarks(workspace, tmp_path, capsys):
+    from tests.data.test_multi_source_and_dg import flat
+
+    root = tmp_path / "reid_extra"
+    flat(str(root / "viper"), [(p, c, 1) for p in range(316) for c in (0, 1)])
+    flat(str(root / "i-lid"), [(p, 0, 2) for p in range(1, 61)])
+    metrics_path = tmp_path / "dg.json"
+    code = cli.main(["eval", workspace["preset"], "--dataset", "viper", "--root", str(root), "--splits", "2",
+                     "--json", str(metrics_path), "--cmc-plot", ""])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| viper | 2 |" in out and "±" in out
+    result = json.loads(metrics_path.read_text())
+    viper = result["benchmarks"]["viper"]
+    assert result["num_splits"] == 2 and len(viper["splits"]) == 2
+    assert viper["splits"][0]["num_query"] == 316 and viper["splits"][0]["num_gallery"] == 316
+    assert 0 <= viper["mean"]["rank1"] <= 100
+    # 'dg' runs all four and names the missing folder in one line.
+    assert cli.main(["eval", workspace["preset"], "--dataset", "dg", "--root", str(root), "--splits", "1"]) == 2
+    assert "No 'prid' folder" in capsys.readouterr().err
+    assert cli.main(["eval", workspace["preset"], "--dataset", "ilids", "--root", str(root), "--splits", "0"]) == 2
+    assert "--splits must be >= 1" in capsys.readouterr().err

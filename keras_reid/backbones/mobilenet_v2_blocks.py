@@ -10,6 +10,7 @@ import math
 from keras import layers
 
 from keras_reid.backbones.resnet_blocks import apply_conv_bn, conv2d
+from keras_reid.layers.instance_normalization import InstanceNormalization
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 
 # (expansion t, channels c, repeats n, stride s) — Sandler et al., Table 2.
@@ -61,19 +62,32 @@ def apply_stem(x, dtype=None):
     return apply_conv_bn(x, 32, 3, strides=2, name="features_0_conv", dtype=dtype, activation="relu6")
 
 
-def apply_inverted_residual(x, index, out_channels, strides, expansion, dtype=None, spatial=None):
+def apply_inverted_residual(x, index, out_channels, strides, expansion, dtype=None, spatial=None, instance_norm=False):
     """One inverted residual block `features.{index}`.
 
     `spatial`, when given, is a callable `(x, name) -> x` that replaces the depthwise
     3×3 conv + BN + ReLU6 (MobileNetV2_StRA uses it); it returns `(x, extra)` where
     `extra` is collected by the caller (the diversity loss).
+
+    `instance_norm=True` inserts an affine instance normalisation (`{name}_expand_in`,
+    initialised to the identity affine map) between the expansion conv's BatchNorm and its
+    ReLU6: DualNorm's "IN after the first 1×1 conv of the early bottlenecks", which removes
+    per-image style (colour, contrast) statistics. Every other layer keeps its name, so
+    ImageNet weights still load by name.
     """
     name = f"features_{index}"
     in_channels = x.shape[-1]
     hidden = int(round(in_channels * expansion))
     y = x
     if expansion != 1:
-        y = apply_conv_bn(y, hidden, 1, name=f"{name}_expand_conv", dtype=dtype, activation="relu6")
+        if instance_norm:
+            y = apply_conv_bn(y, hidden, 1, name=f"{name}_expand_conv", dtype=dtype, activation=None)
+            y = InstanceNormalization(epsilon=1e-5, name=f"{name}_expand_in", dtype=dtype)(y)
+            y = layers.ReLU(6.0, name=f"{name}_expand_relu6", dtype=dtype)(y)
+        else:
+            y = apply_conv_bn(y, hidden, 1, name=f"{name}_expand_conv", dtype=dtype, activation="relu6")
+    elif instance_norm:
+        raise ValueError(f"Block {index} has no expansion conv (t=1); instance_norm needs t > 1.")
     extra = None
     if spatial is None:
         if strides > 1:

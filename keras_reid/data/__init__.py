@@ -20,6 +20,9 @@ from keras_reid.data.datasets import (
     market1501,
     msmt17,
 )
+from keras_reid.data.dg_benchmarks import DG_BENCHMARKS, NUM_SPLITS, dg_splits, grid, ilids, prid, viper
+from keras_reid.data.flat_folder import flat_folder, parse_flat_folder
+from keras_reid.data.multi_source import DEFAULT_SOURCES, multi_source
 from keras_reid.data.pipeline import (
     ImageDecodeError,
     eval_dataset,

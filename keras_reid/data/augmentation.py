@@ -141,3 +141,40 @@ def normalize(image, mean, std):
     mean = tf.constant(mean, tf.float32)
     std = tf.constant(std, tf.float32)
     return (tf.cast(image, tf.float32) / 255.0 - mean) / std
+
+
+def color_jitter(image, seed, strength=0.2, grayscale_probability=0.0):
+    """Colour/style augmentation of one `(H, W, 3)` float image in 0–255, stateless in `seed`.
+
+    torchvision's `ColorJitter(b, c, s, h)` with `b = c = s = strength` and `h = strength / 4`,
+    applied in the fixed order brightness → contrast → saturation → hue (torchvision
+    permutes the order per image), then grey with probability `grayscale_probability`.
+    Brightness scales the pixels, contrast blends with the image's mean grey level,
+    saturation with its per-pixel grey level (ITU-R 601 luma, as torchvision), hue rotates
+    the hue channel by U(-h, h) of a full turn. Values are clipped to 0–255 after each step.
+    Used to make a model less sensitive to the colour statistics of one camera network.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> color_jitter(tf.fill((4, 2, 3), 128.0), tf.constant([1, 2], tf.int64), 0.3).shape
+    TensorShape([4, 2, 3])
+    """
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
+    image = tf.cast(image, tf.float32)
+    luma = tf.constant([0.299, 0.587, 0.114], tf.float32)
+
+    def factor(k):
+        return tf.random.stateless_uniform([], seeds[k], max(0.0, 1.0 - strength), 1.0 + strength)
+
+    if strength:
+        image = tf.clip_by_value(image * factor(0), 0.0, 255.0)
+        grey_mean = tf.reduce_mean(tf.tensordot(image, luma, 1))
+        image = tf.clip_by_value((image - grey_mean) * factor(1) + grey_mean, 0.0, 255.0)
+        grey = tf.tensordot(image, luma, 1)[..., None]
+        image = tf.clip_by_value((image - grey) * factor(2) + grey, 0.0, 255.0)
+        delta = tf.random.stateless_uniform([], seeds[3], -strength / 4.0, strength / 4.0)
+        image = tf.clip_by_value(tf.image.adjust_hue(image / 255.0, delta) * 255.0, 0.0, 255.0)
+    if grayscale_probability:
+        grey = tf.repeat(tf.tensordot(image, luma, 1)[..., None], 3, axis=-1)
+        image = tf.where(tf.random.stateless_uniform([], seeds[4]) < grayscale_probability, grey, image)
+    return image

@@ -31,6 +31,8 @@ class ReIDDataset:
     Args:
         name: dataset name.
         train, query, gallery: lists of `ImageRecord` (or `(path, pid, camid)` tuples).
+        train_domains: optional source index of every training image (multi-source sets).
+        domain_names: optional names of those sources.
 
     Example:
     >>> ds = ReIDDataset("toy", train=[("a.jpg", 0, 0), ("b.jpg", 1, 1)], query=[], gallery=[])
@@ -38,11 +40,15 @@ class ReIDDataset:
     (2, 2)
     """
 
-    def __init__(self, name, train, query, gallery):
+    def __init__(self, name, train, query, gallery, train_domains=None, domain_names=None):
         self.name = name
         self.train = [ImageRecord(*r) for r in train]
         self.query = [ImageRecord(*r) for r in query]
         self.gallery = [ImageRecord(*r) for r in gallery]
+        if train_domains is not None and len(train_domains) != len(self.train):
+            raise ValueError(f"train_domains has {len(train_domains)} entries for {len(self.train)} training images.")
+        self.train_domains = None if train_domains is None else [int(d) for d in train_domains]
+        self.domain_names = list(domain_names) if domain_names is not None else None
 
     @staticmethod
     def _pids(records):

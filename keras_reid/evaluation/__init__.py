@@ -7,7 +7,8 @@ only when an index is built.
 
 from keras_reid.evaluation.distance import compute_distance_matrix, l2_normalize
 from keras_reid.evaluation.faiss_index import FaissIndex
+from keras_reid.evaluation.multi_split import evaluate_splits
 from keras_reid.evaluation.rank import evaluate_rank
 from keras_reid.evaluation.rerank import re_rank
 
-__all__ = ["FaissIndex", "compute_distance_matrix", "evaluate_rank", "l2_normalize", "re_rank"]
+__all__ = ["FaissIndex", "compute_distance_matrix", "evaluate_rank", "evaluate_splits", "l2_normalize", "re_rank"]

@@ -21,3 +21,4 @@ from keras_reid.layers.harmonious_spatial_attention import HarmoniousSpatialAtte
 from keras_reid.layers.inception_a import InceptionA
 from keras_reid.layers.inception_b import InceptionB
 from keras_reid.layers.soft_attention import SoftAttention
+from keras_reid.layers.instance_normalization import InstanceNormalization

@@ -27,7 +27,8 @@ class ReIDModel(keras.Model):
 
     Subclasses build a functional `self.network` whose outputs are a dict holding
     `"embedding"`, the logits heads and, optionally, per-sample auxiliary losses named
-    in `self.auxiliary_loss_weights`.
+    in `self.auxiliary_loss_weights` and a `"metric_embedding"` (BNNeck: the training
+    `"embedding"` that metric losses see, when it differs from the inference one).
 
     `compile(optimizer, loss=None)` defaults to `keras_reid.losses.ReIDLoss()`
     (label-smoothed cross-entropy averaged over the heads); any callable
@@ -77,7 +78,8 @@ class ReIDModel(keras.Model):
         for name, weight in self.auxiliary_loss_weights.items():
             if weight:
                 self.add_loss(weight * ops.mean(ops.cast(outputs[name], "float32")))
-        result = {"embedding": outputs["embedding"]}
+        # BNNeck models train their metric loss on the feature before the neck's BatchNorm.
+        result = {"embedding": outputs.get("metric_embedding", outputs["embedding"])}
         for name in self.logit_names:
             result[name] = outputs[name]
         return result

@@ -40,18 +40,25 @@ LOG_COLUMNS = ("epoch", "phase", "lr", "loss", "mAP", "mINP", "rank1", "rank5", 
 
 
 # -- data -------------------------------------------------------------------------------------
-def epoch_indices(pids, recipe, seed, epoch, steps_per_epoch):
+def epoch_indices(pids, recipe, seed, epoch, steps_per_epoch, domains=None):
     """Image indices of training epoch `epoch`: exactly `steps_per_epoch × batch_size` of them.
 
     Depends only on `(seed, epoch)`. Sampler epochs (`k = 0, 1, ...`) are concatenated until
-    the epoch is full (P×K epochs vary in length) and the surplus is dropped.
+    the epoch is full (P×K epochs vary in length) and the surplus is dropped. `domains`
+    (one source index per image) is used when `recipe.domain_batches` is set.
     """
     from keras_reid.data import RandomIdentitySampler
 
     need = steps_per_epoch * recipe.batch_size
     out, k = [], 0
     if recipe.sampler == "identity":
-        sampler = RandomIdentitySampler(pids, recipe.num_instances, recipe.batch_size // recipe.num_instances, seed=seed)
+        sampler = RandomIdentitySampler(
+            pids,
+            recipe.num_instances,
+            recipe.batch_size // recipe.num_instances,
+            seed=seed,
+            domains=domains if recipe.domain_batches else None,
+        )
     while sum(len(o) for o in out) < need:
         if recipe.sampler == "identity":
             idx = sampler.epoch_indices(int(epoch) * 1000 + k)
@@ -76,11 +83,12 @@ def compute_steps_per_epoch(records, recipe, max_steps=None):
     return min(steps, int(max_steps)) if max_steps else steps
 
 
-def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_epoch, last_epoch):
+def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_epoch, last_epoch, domains=None):
     """Batches of epochs `[first_epoch, last_epoch)`, stateless in `(seed, epoch)`."""
     import tensorflow as tf
 
     from keras_reid.data import load_image, torchreid_random_erasing
+    from keras_reid.data.augmentation import color_jitter
 
     paths = tf.constant([r.path for r in records])
     labels = tf.constant([r.pid for r in records], tf.int32)
@@ -91,7 +99,7 @@ def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_ep
     std = tf.constant(preprocessor.std, tf.float32)
 
     def indices(epoch):
-        return epoch_indices(pids, recipe, seed, int(epoch), steps_per_epoch)
+        return epoch_indices(pids, recipe, seed, int(epoch), steps_per_epoch, domains)
 
     def epoch_ds(epoch):
         idx = tf.numpy_function(indices, [epoch], tf.int64, stateful=False)
@@ -111,6 +119,9 @@ def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_ep
             p = recipe.crop_pad
             image = tf.pad(image, [[p, p], [p, p], [0, 0]])
             image = tf.image.stateless_random_crop(image, [height, width, 3], seeds[1])
+        if recipe.color_jitter or recipe.random_grayscale:
+            # Its own seed stream, so recipes without it keep their exact augmentation.
+            image = color_jitter(image, tf.random.experimental.stateless_fold_in(seeds[0], 7), recipe.color_jitter, recipe.random_grayscale)
         image = (image / 255.0 - mean) / std
         if recipe.random_erasing:
             image = torchreid_random_erasing(image, seeds[2], 0.5, tuple(recipe.erase_area), 0.3, fill=preprocessor.mean)
@@ -550,7 +561,7 @@ def train(
                 if end <= initial_epoch:
                     continue
                 first = max(start, initial_epoch)
-                ds = train_dataset(data.train, recipe, preprocessor, seed, steps, first, end)
+                ds = train_dataset(data.train, recipe, preprocessor, seed, steps, first, end, data.train_domains)
                 model.fit(
                     ds,
                     initial_epoch=first,

@@ -172,3 +172,24 @@ def test_augmentation_modes_run_in_tf_data(erasing):
     assert out.shape == (4,) + SIZE + (3,) and np.isfinite(out).all()
     # pad-and-crop brings in zero pixels; normalisation maps 0 to -mean/std
     assert (np.abs(out - (0 - 0.485) / 0.229) < 1e-4).any() or (out[..., 0] < 0).any()
+
+
+def test_color_jitter_is_seeded_bounded_and_changes_colour():
+    import tensorflow as tf
+
+    from keras_reid.data.augmentation import color_jitter
+
+    rng = np.random.default_rng(0)
+    image = tf.constant(rng.uniform(0, 255, size=(16, 8, 3)), tf.float32)
+    seed = tf.constant([3, 4], tf.int64)
+    a = color_jitter(image, seed, 0.4, 0.0).numpy()
+    b = color_jitter(image, seed, 0.4, 0.0).numpy()
+    np.testing.assert_array_equal(a, b)  # stateless: the same seed gives the same image
+    assert a.min() >= 0 and a.max() <= 255
+    assert np.abs(a - image.numpy()).mean() > 1.0
+    c = color_jitter(image, tf.constant([3, 5], tf.int64), 0.4, 0.0).numpy()
+    assert not np.array_equal(a, c)
+    # Strength 0 and no grey: the identity.
+    np.testing.assert_array_equal(color_jitter(image, seed, 0.0, 0.0).numpy(), image.numpy())
+    grey = color_jitter(image, seed, 0.0, 1.0).numpy()
+    assert np.allclose(grey[..., 0], grey[..., 1]) and np.allclose(grey[..., 1], grey[..., 2])

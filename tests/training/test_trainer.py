@@ -240,3 +240,37 @@ def test_a_few_steps_on_cuhk03_partial(datasets_root, tmp_path):
     assert np.isfinite(float(result["history"][0]["loss"]))
     assert 0.0 <= result["metrics"]["mAP"] <= 1.0
     assert keras_reid.load(result["preset"]).preset_metadata["training"]["dataset"] == "cuhk03_partial"
+
+
+def test_multi_source_ingredients_train(tiny_root, tmp_path):
+    """One-source P×K batches, colour jitter and BNNeck + IN options through `train`."""
+    from keras_reid.data import ReIDDataset, get_dataset
+    from keras_reid.training.trainer import epoch_indices, train_dataset
+    from keras_reid.presets import ReIDPreprocessor
+
+    folder = get_dataset("image_folder", tiny_root)
+    domains = [r.pid % 2 for r in folder.train]  # two "sources": even and odd identities
+    ds = ReIDDataset("two_sources", folder.train, folder.query, folder.gallery, train_domains=domains, domain_names=["a", "b"])
+    recipe = tiny_recipe(batch_size=4, num_instances=2, domain_batches=True, color_jitter=0.3, random_grayscale=0.5, fixbase_epochs=0, epochs=1, lr_milestones=())
+    pids = [r.pid for r in ds.train]
+    idx = epoch_indices(pids, recipe, seed=0, epoch=0, steps_per_epoch=6, domains=domains)
+    for batch in idx.reshape(-1, 4):
+        assert len({domains[i] for i in batch}) == 1
+    images, _ = next(iter(train_dataset(ds.train, recipe, ReIDPreprocessor((64, 32)), 0, 6, 0, 1, domains)))
+    assert np.isfinite(images.numpy()).all()
+    result = train(recipe, ds, str(tmp_path), verbose=0, write_preset=False)
+    assert result["epochs"] == 1 and np.isfinite(float(result["history"][0]["loss"]))
+
+
+def test_multisource_recipes_registered():
+    from keras_reid.training import get_recipe
+
+    recipe = get_recipe("mobilenetv2_multisource")
+    assert recipe.architecture == "mobilenetv2" and recipe.sampler == "identity" and recipe.triplet_weight == 1.0
+    assert recipe.model_options["bnneck"] and recipe.model_options["instance_norm_blocks"]
+    assert recipe.init_preset == "mobilenetv2_imagenet" and recipe.color_jitter > 0
+    stra = get_recipe("mobilenetv2_stra_multisource")
+    assert stra.architecture == "mobilenetv2_stra"
+    assert {k: v for k, v in stra.to_dict().items() if k not in ("name", "architecture", "model_options")} == {
+        k: v for k, v in recipe.to_dict().items() if k not in ("name", "architecture", "model_options")
+    }

@@ -28,6 +28,14 @@ class MobileNetV2ReID(ReIDModel):
         embedding_dim: embedding size (512).
         output_stride: 16 (ReID default) or 32 (ImageNet).
         image_shape: input `(H, W, 3)`, (256, 128, 3) by default.
+        instance_norm_blocks: indices of the inverted residual blocks (`features.N`, 2–17)
+            that get an instance normalisation after their expansion conv (DualNorm's
+            style normalisation, Jia et al., BMVC 2019, arXiv:1905.03422; e.g. `(2, ..., 6)`,
+            the 24- and 32-channel stages). Empty by default (plain MobileNetV2).
+        bnneck: BNNeck (Luo et al., "Bag of Tricks", CVPRW 2019): the training output
+            `"embedding"` (what the triplet loss sees) is the feature *before* the head's
+            BatchNorm; the classifier and the inference embedding use the feature after it.
+            Changes no weight and no inference output.
 
     Example:
     >>> import numpy as np, keras_reid
@@ -46,18 +54,32 @@ class MobileNetV2ReID(ReIDModel):
         embedding_dim=512,
         output_stride=16,
         image_shape=(256, 128, 3),
+        instance_norm_blocks=(),
+        bnneck=False,
         **kwargs,
     ):
         super().__init__(num_classes=num_classes, image_shape=image_shape, **kwargs)
         self.width = float(width)
         self.embedding_dim_ = int(embedding_dim)
         self.output_stride = int(output_stride)
+        self.instance_norm_blocks = tuple(sorted(int(i) for i in instance_norm_blocks))
+        self.bnneck = bool(bnneck)
+        specs = block_specs(self.width, self.output_stride)
+        unknown = sorted(set(self.instance_norm_blocks) - {index for index, *_ in specs if index > 1})
+        if unknown:
+            raise ValueError(f"instance_norm_blocks must be block indices 2..{len(specs)}, got {unknown}.")
         inputs = keras.Input(shape=self.image_shape, name="images")
         x = apply_stem(inputs)
         extras = []
-        for index, _, out_channels, strides, expansion in block_specs(self.width, self.output_stride):
+        for index, _, out_channels, strides, expansion in specs:
             x, extra = apply_inverted_residual(
-                x, index, out_channels, strides, expansion, spatial=self._spatial_block(index)
+                x,
+                index,
+                out_channels,
+                strides,
+                expansion,
+                spatial=self._spatial_block(index),
+                instance_norm=index in self.instance_norm_blocks,
             )
             if extra is not None:
                 extras.append(extra)
@@ -66,6 +88,8 @@ class MobileNetV2ReID(ReIDModel):
         x = layers.Dense(self.embedding_dim_, use_bias=False, kernel_initializer="he_normal", name="head_conv")(x)
         embedding = torch_batch_norm("head_bn")(x)
         outputs = {"embedding": embedding}
+        if self.bnneck:
+            outputs["metric_embedding"] = x
         auxiliary = {}
         if extras:
             outputs["diversity"] = extras[0] if len(extras) == 1 else layers.Add(name="diversity")(extras)
@@ -90,6 +114,8 @@ class MobileNetV2ReID(ReIDModel):
                 "width": self.width,
                 "embedding_dim": self.embedding_dim_,
                 "output_stride": self.output_stride,
+                "instance_norm_blocks": list(self.instance_norm_blocks),
+                "bnneck": self.bnneck,
             }
         )
         return config
