@@ -38,6 +38,11 @@ class ModeAttention(keras.layers.Layer):
     Returns `(output, diversity)`: output `(batch, H, W, C)` and the per-sample
     diversity loss `(batch,)` in `[0, G − 1]`.
 
+    Under a mixed-precision policy the whole layer computes in float32 (inputs are cast
+    up, the output is cast back to the compute dtype), as Keras' normalisation layers do:
+    the inner products `⟨s_g, z_g(p)⟩` and `S Sᵀ` over C/G channels of trained-network
+    activations reach 1e8 and overflow float16 (max 65504).
+
     Example:
     >>> import numpy as np
     >>> out, div = ModeAttention(heads=8)(np.random.rand(2, 8, 4, 512).astype("float32"))
@@ -65,7 +70,9 @@ class ModeAttention(keras.layers.Layer):
                 f"pooling_reduction ({hidden}) divisible by heads ({g})."
             )
         self.channels = channels
-        policy = self.dtype_policy
+        # float32 whatever the model's policy (see the class docstring); the variables
+        # are float32 under every policy, so weights load the same.
+        policy = "float32"
         self.pool_conv1 = GroupedPointwiseConv(hidden, groups=g, name="pool_conv1", dtype=policy)
         self.pool_bn1 = torch_batch_norm("pool_bn1", dtype=policy)
         self.pool_conv2 = GroupedPointwiseConv(g, groups=g, name="pool_conv2", dtype=policy)
@@ -89,13 +96,13 @@ class ModeAttention(keras.layers.Layer):
         height, width, g = logits.shape[1], logits.shape[2], logits.shape[3]
         flat = ops.reshape(ops.cast(logits, "float32"), (-1, height * width, g))
         weights = ops.softmax(flat, axis=1)
-        return ops.cast(ops.reshape(weights, (-1, height, width, g)), self.compute_dtype)
+        return ops.reshape(weights, (-1, height, width, g))
 
     def call(self, inputs, training=None):
         g = self.heads
         height, width = inputs.shape[1], inputs.shape[2]
         n = self.channels // g
-        z = ops.reshape(inputs, (-1, height, width, g, n))
+        z = ops.reshape(ops.cast(inputs, "float32"), (-1, height, width, g, n))
 
         logits = ops.tanh(self.pool_bn1(self.pool_conv1(inputs), training=training))
         logits = self.pool_bn2(self.pool_conv2(logits), training=training)
@@ -107,17 +114,17 @@ class ModeAttention(keras.layers.Layer):
 
         # Route between heads: cosine-like affinities (rows L2-normalised, eps 1e-12 as
         # F.normalize), scaled by √G, softmax over heads.
-        affinity = ops.cast(ops.einsum("ngc,nhc->ngh", modes, modes), "float32")
+        affinity = ops.einsum("ngc,nhc->ngh", modes, modes)
         norm = ops.maximum(ops.sqrt(ops.sum(affinity * affinity, axis=-1, keepdims=True)), 1e-12)
         routing = ops.softmax(math.sqrt(g) * affinity / norm, axis=-1)
-        routed = ops.einsum("ngh,nhc->ngc", ops.cast(routing, self.compute_dtype), modes)
+        routed = ops.einsum("ngh,nhc->ngc", routing, modes)
 
         gate2 = self._gate(self.gate_bn2(ops.einsum("ngc,nhwgc->nhwg", routed, y), training=training))
         output = y + gate2[..., None] * routed[:, None, None]
 
-        alpha32 = ops.cast(alpha, "float32")
-        diversity = g - ops.sum(ops.max(alpha32, axis=-1), axis=(1, 2))
-        return ops.reshape(output, (-1, height, width, self.channels)), diversity
+        diversity = g - ops.sum(ops.max(alpha, axis=-1), axis=(1, 2))
+        output = ops.reshape(output, (-1, height, width, self.channels))
+        return ops.cast(output, self.compute_dtype), diversity
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape), (input_shape[0],)
