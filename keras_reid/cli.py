@@ -127,8 +127,15 @@ def cmd_embed(args):
     extractor = _extractor(model, args)
     if args.skip_errors:
         embeddings, kept = extractor(args.folder, on_error="skip")
+        if not kept:
+            raise CLIError(f"no image of {args.folder} could be read (all were skipped); nothing written")
     else:
-        embeddings = extractor(args.folder)
+        from keras_reid.feature_extractor import ImageReadError
+
+        try:
+            embeddings = extractor(args.folder)
+        except ImageReadError as e:
+            raise CLIError(f"{e} (pass --skip-errors to embed the other images)") from None
         kept = extractor.last_paths
     out = args.output
     if not out.endswith(".npy"):
@@ -171,6 +178,8 @@ def cmd_search(args):
     extractor = _extractor(model, args)
     query_emb = extractor(list(args.query))
     gallery_emb, gallery_paths = extractor(gallery_paths, on_error="skip")
+    if not gallery_paths:
+        raise CLIError(f"no image of the gallery folder {args.gallery} could be read")
     dist = _distances(query_emb, gallery_emb, args.metric)
     gallery_ids = [parse_identity(p)[0] for p in gallery_paths]
     rows, qids = [], []
@@ -644,7 +653,9 @@ def main(argv=None):
         from keras_reid.feature_extractor import ImageReadError
         from keras_reid.presets.errors import PresetError
 
-        user_errors = (CLIError, PresetError, ImageReadError, OSError)
+        from keras_reid.training.trainer import TrainingConfigError
+
+        user_errors = (CLIError, PresetError, ImageReadError, OSError, TrainingConfigError)
         try:
             from keras_reid.data import DatasetParseError
 
@@ -652,7 +663,8 @@ def main(argv=None):
         except ImportError:
             pass
         if not isinstance(e, user_errors):
-            message = f"{type(e).__name__}: {e}".splitlines()[0]
+            # The whole message on one line: library errors name the file or argument late.
+            message = " ".join(f"{type(e).__name__}: {e}".split())
             sys.stderr.write(f"{PROG}: error: {message} (unexpected; rerun with KERAS_REID_DEBUG=1 for a traceback)\n")
             return 1
         message = " ".join(str(e).split()) or type(e).__name__

@@ -300,11 +300,25 @@ class FeatureExtractor:
                 out.append((item, f"image {i}"))
         return out
 
+    def _fit(self, image):
+        """One decoded uint8 image → float32 `(H, W, 3)` at the model's size (0–255 values).
+
+        Each image is resized as soon as it is decoded, so a batch never holds full-size
+        images and peak memory does not grow with the inputs' size or number. The
+        resize is the preprocessor's (`tf.image.resize`, same method, no antialiasing)
+        applied to the uint8 pixels directly: the kernel reads them as floats, so the
+        result equals resizing the float32 copy, without making that 4× larger copy.
+        """
+        if tuple(image.shape[:2]) == tuple(self.preprocessor.image_size):
+            return image.astype("float32")
+        import tensorflow as tf
+
+        out = tf.image.resize(image[None], self.preprocessor.image_size, method=self.preprocessor.interpolation, antialias=False)
+        return np.asarray(tf.cast(out[0], tf.float32))
+
     def _preprocess(self, images):
-        """uint8 images of any sizes → one normalised float32 batch."""
-        if all(img.shape == images[0].shape for img in images):
-            return np.asarray(self.preprocessor(np.stack(images)), dtype="float32")
-        return np.concatenate([np.asarray(self.preprocessor(img[None]), dtype="float32") for img in images])
+        """Images already at the model's size (see `_fit`) → one normalised float32 batch."""
+        return np.asarray(self.preprocessor.normalize(np.stack(images)), dtype="float32")
 
     def _forward(self, batch, compiled=False):
         import keras
@@ -355,7 +369,7 @@ class FeatureExtractor:
 
         for done, (item, name) in enumerate(items, start=1):
             try:
-                images.append(read_image(item, name))
+                images.append(self._fit(read_image(item, name)))
                 names.append(name)
             except ImageReadError as e:
                 if on_error == "raise":

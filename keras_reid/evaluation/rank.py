@@ -283,6 +283,15 @@ def evaluate_rank(
         distmat, q_pids, g_pids, q_camids, g_camids
     )
     num_q, num_g = distmat.shape
+    if np.issubdtype(distmat.dtype, np.floating):
+        bad = int(np.count_nonzero(~np.isfinite(distmat)))
+        if bad:
+            # NaN ranks last, so an all-NaN matrix still yields numbers; they mean nothing.
+            warnings.warn(
+                f"{bad} of {distmat.size} distances are NaN or infinite (non-finite embeddings?); "
+                "they rank last and the metrics are not meaningful.",
+                stacklevel=2,
+            )
     max_rank = int(max_rank)
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1, got {max_rank}.")

@@ -14,30 +14,58 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def add_train_arguments(parser):
     """Adds the `train` options to an `argparse` parser."""
     parser.add_argument("--recipe", required=True, help="recipe or architecture name (see --list-recipes)")
     parser.add_argument("--dataset", required=True, help="dataset name (keras_reid.data.list_datasets()) or 'image_folder'")
     parser.add_argument("--root", required=True, help="dataset root folder")
     parser.add_argument("--output", required=True, help="run folder: log.csv, checkpoints/, preset/")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (milestones scale)")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
-    parser.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's epochs (milestones scale)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="override the recipe's batch size")
+    parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("H", "W"), default=None,
                         help="override the recipe's input size")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights, sampling, augmentation (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of weights, sampling, augmentation (default 0)")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints")
     parser.add_argument(
-        "--lr-milestones", type=int, nargs="*", default=None, metavar="EPOCH",
+        "--lr-milestones", type=positive_int, nargs="*", default=None, metavar="EPOCH",
         help="override the epochs at which the LR decays (by the recipe's gamma)",
     )
-    parser.add_argument("--fixbase-epochs", type=int, default=None, help="override the frozen warm-up epochs")
-    parser.add_argument("--eval-every", type=int, default=None, help="evaluate every N epochs (always at the end)")
-    parser.add_argument("--max-steps-per-epoch", type=int, default=None, help="cap the steps per epoch")
+    parser.add_argument("--fixbase-epochs", type=non_negative_int, default=None, help="override the frozen warm-up epochs")
+    parser.add_argument("--eval-every", type=positive_int, default=None, help="evaluate every N epochs (always at the end)")
+    parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None, help="cap the steps per epoch")
     parser.add_argument("--init-preset", default="recipe", help="'recipe' (default), 'none' or a preset handle")
     parser.add_argument("--mixed-precision", choices=("auto", "on", "off"), default="auto",
                         help="mixed_float16: auto = only with a GPU")
     parser.add_argument("--distribute", choices=("none", "data_parallel"), default="none")
     parser.add_argument("--no-deterministic", action="store_true", help="allow non-deterministic ops")
+    parser.add_argument("--allow-changes", action="store_true",
+                        help="with --resume: accept a seed/recipe that differs from the checkpoint's (recorded in the preset)")
+    parser.add_argument("--skip-bad-images", action="store_true",
+                        help="drop undecodable training images (named in a warning) instead of stopping")
+    parser.add_argument("--no-preflight", action="store_true",
+                        help="do not decode every training image before the first step")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -81,6 +109,9 @@ def cli_train(args):
         distribute=None if args.distribute == "none" else args.distribute,
         deterministic=not args.no_deterministic,
         verbose=0 if args.quiet else "auto",
+        allow_changes=args.allow_changes,
+        skip_bad_images=args.skip_bad_images,
+        preflight=not args.no_preflight,
         **overrides,
     )
     print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"]}), flush=True)

@@ -33,6 +33,11 @@ from keras_reid.training.recipes import Recipe, get_recipe, recipe_for_architect
 
 logger = logging.getLogger("keras_reid.training")
 
+
+class TrainingConfigError(ValueError):
+    """Training arguments that cannot work (a bad number, a resume with other settings,
+    unreadable training images); the message names the argument or file and the fix."""
+
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
 LOG_FILE = "log.csv"
@@ -388,6 +393,71 @@ def _phases(recipe, epochs):
     return phases
 
 
+def _check_positive(**values):
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or int(value) != value or int(value) < 1):
+            raise TrainingConfigError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_recipe(recipe):
+    _check_positive(epochs=recipe.epochs, batch_size=recipe.batch_size, num_instances=recipe.num_instances)
+    if recipe.lr <= 0:
+        raise TrainingConfigError(f"lr must be positive, got {recipe.lr}.")
+    if any(int(m) < 1 for m in recipe.lr_milestones):
+        raise TrainingConfigError(f"lr_milestones must be epochs >= 1, got {list(recipe.lr_milestones)}.")
+    if not 0 <= int(recipe.fixbase_epochs) <= recipe.epochs:
+        raise TrainingConfigError(f"fixbase_epochs must lie in 0..{recipe.epochs}, got {recipe.fixbase_epochs}.")
+    if min(recipe.image_size) < 16 or max(recipe.image_size) > 2048:
+        raise TrainingConfigError(f"image_size must lie in 16..2048 pixels per side, got {list(recipe.image_size)}.")
+    if recipe.sampler == "identity" and recipe.batch_size < 2 * recipe.num_instances:
+        raise TrainingConfigError(
+            f"batch_size {recipe.batch_size} holds fewer than 2 identities of num_instances {recipe.num_instances}."
+        )
+
+
+def _resume_changes(state, recipe, seed, steps):
+    """`{field: {"checkpoint", "now"}}` of what differs from the checkpoint's run."""
+    changes = {}
+    if int(state.get("seed", seed)) != int(seed):
+        changes["seed"] = {"checkpoint": state.get("seed"), "now": int(seed)}
+    before = state.get("recipe") or {}
+    now = json.loads(json.dumps(recipe.to_dict()))
+    for key in sorted(set(before) | set(now)):
+        if key in ("sources", "notes"):
+            continue
+        if before.get(key) != now.get(key):
+            changes[key] = {"checkpoint": before.get(key), "now": now.get(key)}
+    if state.get("steps_per_epoch") != steps:
+        changes["steps_per_epoch"] = {"checkpoint": state.get("steps_per_epoch"), "now": steps}
+    return changes
+
+
+def _preflight_images(data, skip_bad_images):
+    """Decodes every training image once; bad files are named (and dropped when asked)."""
+    from keras_reid.data import ReIDDataset, verify_images
+
+    bad = verify_images(data.train)
+    if not bad:
+        return data
+    names = "; ".join(reason for _, reason in bad[:3])
+    more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+    if not skip_bad_images:
+        raise TrainingConfigError(
+            f"{len(bad)} training image(s) cannot be decoded: {names}{more}. Remove or replace them, or pass "
+            "--skip-bad-images (skip_bad_images=True) to train without them."
+        )
+    logger.warning("Skipping %d undecodable training image(s): %s%s", len(bad), names, more)
+    drop = {path for path, _ in bad}
+    keep = [i for i, r in enumerate(data.train) if r.path not in drop]
+    if not keep:
+        raise TrainingConfigError(f"Every training image of {data.name!r} is undecodable.")
+    from keras_reid.data.base import relabel
+
+    domains = None if data.train_domains is None else [data.train_domains[i] for i in keep]
+    train = relabel([data.train[i] for i in keep])
+    return ReIDDataset(data.name, train, data.query, data.gallery, train_domains=domains, domain_names=data.domain_names)
+
+
 def _load_dataset(dataset, dataset_root):
     from keras_reid.data import ReIDDataset, get_dataset
 
@@ -417,6 +487,9 @@ def train(
     verbose="auto",
     write_preset=True,
     callbacks=None,
+    allow_changes=False,
+    preflight=True,
+    skip_bad_images=False,
     **recipe_overrides,
 ):
     """Trains a ReID model with a recipe and writes a preset.
@@ -444,6 +517,11 @@ def train(
         verbose: `fit` verbosity.
         write_preset: write `output_dir/preset` at the end.
         callbacks: extra Keras callbacks (run before the checkpointing callback).
+        allow_changes: resume a checkpoint written with another seed or recipe (refused by
+            default, since the run would not reproduce; the changes are recorded in the preset).
+        preflight: decode every training image before the first step, so a corrupt file is
+            reported by name (with `skip_bad_images=False`) instead of stopping an epoch.
+        skip_bad_images: drop undecodable training images with a warning naming them.
         **recipe_overrides: other `Recipe` fields.
 
     Returns a dict: `model`, `recipe`, `history` (log rows), `metrics` (last evaluation),
@@ -459,7 +537,8 @@ def train(
             recipe = get_recipe(recipe)
         except ValueError:
             recipe = recipe_for_architecture(recipe)
-    if batch_size:
+    _check_positive(epochs=epochs, batch_size=batch_size, eval_every=eval_every, max_steps_per_epoch=max_steps_per_epoch)
+    if batch_size is not None:
         recipe_overrides["batch_size"] = int(batch_size)
     if epochs is not None:
         recipe_overrides["epochs"] = int(epochs)
@@ -472,7 +551,11 @@ def train(
             scale = int(epochs) / recipe.epochs
             recipe_overrides["fixbase_epochs"] = min(int(epochs) - 1, max(1, round(recipe.fixbase_epochs * scale))) if int(epochs) > 1 else 0
     if recipe_overrides:
-        recipe = recipe.replace(**recipe_overrides)
+        try:
+            recipe = recipe.replace(**recipe_overrides)
+        except (TypeError, ValueError) as e:
+            raise TrainingConfigError(f"Invalid recipe override: {e}") from None
+    _check_recipe(recipe)
     epochs = recipe.epochs
     os.makedirs(output_dir, exist_ok=True)
     ckpt_dir = os.path.join(output_dir, CHECKPOINT_DIR)
@@ -490,14 +573,38 @@ def train(
         keras.mixed_precision.set_global_policy("mixed_float16")
 
     data = _load_dataset(dataset, dataset_root)
+    if not data.train:
+        raise TrainingConfigError(f"Dataset {data.name!r} has no training images; check its train folder (e.g. {dataset_root or dataset}).")
+    if preflight:
+        data = _preflight_images(data, skip_bad_images)
+    if not (data.query and data.gallery) and (eval_every or data.query or data.gallery):
+        logger.warning(
+            "Dataset %r has %d query and %d gallery images: training runs without evaluation (metrics stay empty).",
+            data.name, len(data.query), len(data.gallery),
+        )
     preprocessor = ReIDPreprocessor(recipe.image_size)
     steps = compute_steps_per_epoch(data.train, recipe, max_steps_per_epoch)
     resumed = latest_checkpoint(ckpt_dir) if resume else None
     if not resume:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if resumed is not None and resumed[1]["steps_per_epoch"] != steps:
-        raise ValueError(f"Checkpoint in {ckpt_dir} was written with {resumed[1]['steps_per_epoch']} steps/epoch, not {steps}.")
+    resume_changes = {}
+    if resumed is not None:
+        resume_changes = _resume_changes(resumed[1], recipe, seed, steps)
+        if resume_changes and not allow_changes:
+            listed = "; ".join(f"{k}: {v['checkpoint']!r} -> {v['now']!r}" for k, v in resume_changes.items())
+            raise TrainingConfigError(
+                f"The checkpoint in {ckpt_dir} was written with other settings ({listed}); resuming would not "
+                "reproduce the run. Pass the same settings, or --allow-changes (allow_changes=True) to resume "
+                "with the new ones (recorded in the preset), or choose another --output."
+            )
+        if "steps_per_epoch" in resume_changes:
+            raise TrainingConfigError(
+                f"The checkpoint in {ckpt_dir} was written with {resumed[1]['steps_per_epoch']} steps/epoch, not "
+                f"{steps} (another dataset, batch size or --max-steps-per-epoch); it cannot be resumed with them."
+            )
     initial_epoch = resumed[1]["epoch"] if resumed else 0
+    if initial_epoch >= epochs and resumed:
+        logger.warning("The checkpoint in %s is at epoch %d of %d: nothing left to train.", ckpt_dir, initial_epoch, epochs)
     log_path = os.path.join(output_dir, LOG_FILE)
     if resumed:
         _truncate_log(log_path, initial_epoch)
@@ -588,6 +695,7 @@ def train(
                 "epochs_run": epochs,
                 "steps_per_epoch": steps,
                 "seed": int(seed),
+                "resumed_with_changes": resume_changes or None,
                 "backend": backend,
                 "mixed_precision": bool(mixed_precision),
             },
