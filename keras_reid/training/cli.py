@@ -38,10 +38,11 @@ def non_negative_int(text):
 
 def add_train_arguments(parser):
     """Adds the `train` options to an `argparse` parser."""
-    parser.add_argument("--recipe", required=True, help="recipe or architecture name (see --list-recipes)")
-    parser.add_argument("--dataset", required=True, help="dataset name (keras_reid.data.list_datasets()) or 'image_folder'")
-    parser.add_argument("--root", required=True, help="dataset root folder")
-    parser.add_argument("--output", required=True, help="run folder: log.csv, checkpoints/, preset/")
+    parser.add_argument("--list-recipes", action="store_true", help="print the recipes (name, architecture, input size, epochs) and exit")
+    parser.add_argument("--recipe", help="recipe or architecture name (see --list-recipes)")
+    parser.add_argument("--dataset", help="dataset name (keras_reid.data.list_datasets()) or 'image_folder'")
+    parser.add_argument("--root", help="dataset root folder")
+    parser.add_argument("--output", help="run folder: log.csv, checkpoints/, preset/")
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's epochs (milestones scale)")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the recipe's batch size")
     parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("H", "W"), default=None,
@@ -74,10 +75,29 @@ def build_parser(prog="keras-reid train"):
     return add_train_arguments(argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]))
 
 
+def list_recipes_text():
+    from keras_reid.training.recipes import get_recipe, list_recipes
+
+    lines = [f"{'recipe':<30} {'architecture':<22} {'input':>8} {'epochs':>6}  init"]
+    for name in list_recipes():
+        r = get_recipe(name)
+        lines.append(f"{name:<30} {r.architecture:<22} {r.image_size[0]:>4}x{r.image_size[1]:<3} {r.epochs:>6}  {r.init_preset or '-'}")
+    lines.append("An architecture name (keras-reid list) is accepted too: it uses its recipe, or the default one.")
+    return "\n".join(lines)
+
+
 def cli_train(args):
     """Runs `keras_reid.training.train` from parsed arguments (a Namespace or a list of strings)."""
     if args is None or isinstance(args, (list, tuple)):
-        args = build_parser().parse_args(list(args or []))
+        parser = build_parser()
+        args = parser.parse_args(list(args or []))
+        if not args.list_recipes:
+            missing = [f"--{k}" for k in ("recipe", "dataset", "root", "output") if getattr(args, k) is None]
+            if missing:
+                parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if getattr(args, "list_recipes", False):
+        print(list_recipes_text(), flush=True)
+        return 0
     from keras_reid.training.trainer import CHECKPOINT_DIR, LATEST, train
 
     ckpt = os.path.join(args.output, CHECKPOINT_DIR, LATEST)
@@ -114,7 +134,8 @@ def cli_train(args):
         preflight=not args.no_preflight,
         **overrides,
     )
-    print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"]}), flush=True)
+    print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"],
+                      "metrics_before": result["metrics_before"]}), flush=True)
     return 0
 
 

@@ -303,11 +303,12 @@ def build_loss(recipe, model):
 def init_from_preset(model, handle):
     """Copies every layer of the preset with the same name and weight shapes (torchreid style).
 
+    `handle` is anything `keras_reid.load` accepts, or an already loaded model.
     Returns `(loaded, skipped)` layer-name lists; raises `PresetError` when the preset is missing.
     """
     import keras_reid
 
-    source = keras_reid.load(handle)
+    source = handle if isinstance(handle, keras.Model) else keras_reid.load(handle)
     src = {layer.name: layer for layer in source.network.layers}
     loaded, skipped = [], []
     for layer in model.network.layers:
@@ -349,6 +350,7 @@ class _Run:
     def __init__(self, **kw):
         self.__dict__.update(kw)
         self.last_metrics = None
+        self.metrics_before = None
 
     def append_log(self, row):
         path = os.path.join(self.output_dir, LOG_FILE)
@@ -391,6 +393,35 @@ def _phases(recipe, epochs):
     if epochs > fixbase:
         phases.append(("full", fixbase, epochs, None))
     return phases
+
+
+def _resolve_recipe(name):
+    """A registered recipe, else the recipe of a registered architecture, else a clear error."""
+    import difflib
+
+    from keras_reid.models.registry import list_architectures
+    from keras_reid.training.recipes import list_recipes
+
+    try:
+        return get_recipe(name)
+    except ValueError:
+        pass
+    if name in list_architectures():
+        return recipe_for_architecture(name)
+    close = difflib.get_close_matches(str(name), list_recipes() + list_architectures(), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise TrainingConfigError(
+        f"Unknown recipe {name!r}.{hint} Recipes: {', '.join(list_recipes())} (or an architecture name; "
+        "keras-reid train --list-recipes)."
+    )
+
+
+def _input_size(model):
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is not None:
+        return tuple(int(v) for v in preprocessor.image_size)
+    shape = getattr(model, "image_shape", None)
+    return tuple(int(v) for v in shape[:2]) if shape else None
 
 
 def _check_positive(**values):
@@ -507,7 +538,10 @@ def train(
             when the dataset has both splits; None: only at the end.
         max_steps_per_epoch: cap the steps of an epoch (quick runs).
         init_preset: "recipe" (the recipe's `init_preset`; skipped with a warning when not
-            available), None (no init), or a preset handle (errors propagate).
+            available), None (no init), or a preset handle (errors propagate). With a
+            handle (fine-tuning) training runs at the preset's input size unless
+            `image_size` is given, the preset is recorded as the run's `init_preset`, and
+            the model is evaluated before the first epoch (`metrics_before`, log row 0).
         mixed_precision: None = mixed_float16 only when a GPU is present; True/False force.
         distribute: None, "data_parallel" (all local devices) or a `keras_reid.training.distribute`
             strategy object.
@@ -533,10 +567,7 @@ def train(
     if isinstance(recipe, Recipe):
         recipe = recipe.replace()
     else:
-        try:
-            recipe = get_recipe(recipe)
-        except ValueError:
-            recipe = recipe_for_architecture(recipe)
+        recipe = _resolve_recipe(recipe)
     _check_positive(epochs=epochs, batch_size=batch_size, eval_every=eval_every, max_steps_per_epoch=max_steps_per_epoch)
     if batch_size is not None:
         recipe_overrides["batch_size"] = int(batch_size)
@@ -555,6 +586,24 @@ def train(
             recipe = recipe.replace(**recipe_overrides)
         except (TypeError, ValueError) as e:
             raise TrainingConfigError(f"Invalid recipe override: {e}") from None
+    init_source = None
+    if init_preset not in ("recipe", None):
+        # Fine-tuning a preset: train at its input size unless one is given, and record
+        # the preset really used (not the recipe's default initialisation).
+        import keras_reid
+
+        init_source = keras_reid.load(init_preset)
+        if "image_size" not in recipe_overrides:
+            size = _input_size(init_source)
+            if size and size != tuple(recipe.image_size):
+                logger.warning(
+                    "Training at %dx%d, the input size of the init preset %s (the recipe %s says %dx%d; "
+                    "--image-size / image_size= overrides).", size[0], size[1], init_preset, recipe.name, *recipe.image_size,
+                )
+                recipe = recipe.replace(image_size=size)
+        recipe = recipe.replace(init_preset=str(init_preset))
+    elif init_preset is None:
+        recipe = recipe.replace(init_preset=None)
     _check_recipe(recipe)
     epochs = recipe.epochs
     os.makedirs(output_dir, exist_ok=True)
@@ -637,15 +686,20 @@ def train(
                 image_shape=tuple(recipe.image_size) + (3,),
                 **recipe.model_options,
             )
-            handle = recipe.init_preset if init_preset == "recipe" else init_preset
+            handle = recipe.init_preset
             if handle and not resumed:
                 try:
-                    loaded, skipped = init_from_preset(model, handle)
+                    loaded, skipped = init_from_preset(model, init_source if init_source is not None else handle)
                     logger.info("Initialised %d layers from %s (%d kept their own init).", len(loaded), handle, len(skipped))
                 except PresetError as e:
                     if init_preset != "recipe":
                         raise
                     logger.warning("Init preset %r unavailable (%s); training from the architecture's initialisers.", handle, e)
+                if init_source is not None and run.can_evaluate:
+                    # The starting point of a fine-tuning run, for the before/after comparison.
+                    run.metrics_before = evaluate(model, data, preprocessor, recipe)
+                    run.append_log(dict(run.metrics_before, epoch=0, phase="init"))
+                    logger.warning("Before training (init preset %s): mAP %.4f, rank-1 %.4f.", handle, run.metrics_before["mAP"], run.metrics_before["rank1"])
             if resumed:
                 restore_model(resumed[0], model)
             phases = _phases(recipe, epochs)
@@ -700,6 +754,7 @@ def train(
                 "mixed_precision": bool(mixed_precision),
             },
             "metrics": run.last_metrics,
+            "metrics_before": run.metrics_before,
         }
         save_preset(model, preset_dir, preprocessor=preprocessor, metadata=metadata)
     return {
@@ -707,6 +762,7 @@ def train(
         "recipe": recipe,
         "history": read_log(output_dir),
         "metrics": run.last_metrics,
+        "metrics_before": run.metrics_before,
         "preset": preset_dir,
         "epochs": epochs,
     }

@@ -274,3 +274,38 @@ def test_multisource_recipes_registered():
     assert {k: v for k, v in stra.to_dict().items() if k not in ("name", "architecture", "model_options")} == {
         k: v for k, v in recipe.to_dict().items() if k not in ("name", "architecture", "model_options")
     }
+
+
+def test_fine_tuning_keeps_the_presets_input_size_and_records_it(tiny_root, tmp_path, caplog):
+    import logging
+
+    first = train(tiny_recipe(epochs=1, fixbase_epochs=0, lr_milestones=(), image_size=(48, 24)), tiny_root,
+                  str(tmp_path / "a"), verbose=0)
+    keras.backend.clear_session()
+    with caplog.at_level(logging.WARNING, logger="keras_reid.training"):
+        result = train(tiny_recipe(epochs=1, fixbase_epochs=0, lr_milestones=()), tiny_root, str(tmp_path / "b"),
+                       verbose=0, init_preset=first["preset"])
+    assert result["recipe"].image_size == (48, 24)  # not the recipe's 64x32
+    assert "Training at 48x24, the input size of the init preset" in caplog.text
+    meta = json.load(open(os.path.join(result["preset"], "metadata.json")))
+    assert meta["training"]["recipe"]["init_preset"] == first["preset"]  # the true provenance
+    before = meta["metrics_before"]
+    assert set(before) >= {"mAP", "rank1"} and before["mAP"] > 0
+    assert result["history"][0]["epoch"] == "0" and result["history"][0]["phase"] == "init"
+    assert float(result["history"][0]["mAP"]) == pytest.approx(before["mAP"])
+    # An explicit size wins.
+    keras.backend.clear_session()
+    sized = train(tiny_recipe(epochs=1, fixbase_epochs=0, lr_milestones=()), tiny_root, str(tmp_path / "c"),
+                  verbose=0, init_preset=first["preset"], image_size=(64, 32), write_preset=False)
+    assert sized["recipe"].image_size == (64, 32)
+
+
+def test_list_recipes_and_unknown_recipe(capsys):
+    from keras_reid.cli import main
+
+    assert main(["train", "--list-recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "mobilenetv2_multisource" in out and "hacnn" in out and "160x64" in out
+    assert main(["train", "--recipe", "mobilenet_multisource", "--dataset", "image_folder", "--root", ".", "--output", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown recipe 'mobilenet_multisource'" in err and "Did you mean mobilenetv2_multisource" in err
