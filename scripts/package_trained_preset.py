@@ -29,6 +29,12 @@ def trained_preset_metadata(meta, name, run_name):
     init = recipe.get("init_preset")
     origin = f"initialised from the {init} preset (see its licence)" if init else "trained from scratch (random initialisation)"
     dataset = meta.get("training", {}).get("dataset", "cuhk03_partial")
+    if dataset == "multi_source":
+        datasets = ["cuhk03", "3dpes", "caviar4reid", "sarc3d", "towncentre", "pku74"]
+        data_note = ("Trained on CUHK03 (labeled + detected), 3DPeS, CAVIAR4REID, SARC3D, TownCentre and a 74-person "
+                     "two-camera set (keras_reid.data.multi_source; all research use only)")
+    else:
+        datasets, data_note = ["cuhk03"], "Trained on CUHK03 (research use only)"
     keep.update(
         {
             "name": name,
@@ -36,8 +42,8 @@ def trained_preset_metadata(meta, name, run_name):
             "source": f"trained by keras_reid on {dataset} (`keras-reid train --recipe {recipe.get('name')}`, "
             f"zoo/{name}/build.sh)",
             "license": "other",
-            "license_note": f"Trained on CUHK03 (research use only); {origin}.",
-            "datasets": ["cuhk03"],
+            "license_note": f"{data_note}; {origin}.",
+            "datasets": datasets,
             "provenance": f"Trained by this project with `keras-reid train` (run log: {run_name}/log.csv).",
         }
     )
