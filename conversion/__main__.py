@@ -51,7 +51,9 @@ def build_parser():
 
     v = sub.add_parser("verify", help="load a preset, reproduce its reference tensors, check hashes and card")
     v.add_argument("directory")
-    v.add_argument("--atol", type=float, default=1e-4)
+    v.add_argument("--rtol", type=float, default=1e-4,
+                   help="reference embedding tolerance, relative to max |reference embedding|")
+    v.add_argument("--atol", type=float, default=0.0, help="absolute tolerance added to the relative one")
 
     p = sub.add_parser("publish", help="validate a preset and upload it to the Hugging Face Hub")
     p.add_argument("directory")
@@ -81,7 +83,7 @@ def cmd_convert(args):
     image_shape = (args.image_size[0], args.image_size[1], 3)
     model, report = convert_checkpoint(
         state, args.arch, layout=layout.name, num_classes=args.num_classes, strict=args.strict,
-        seed=args.seed, image_shape=image_shape, **options,
+        seed=args.seed, source=args.checkpoint, image_shape=image_shape, **options,
     )
     print(report.summary())
     name = args.name or os.path.basename(os.path.normpath(args.output))
@@ -118,7 +120,7 @@ def cmd_convert(args):
 def cmd_verify(args):
     from conversion.verify import verify_preset
 
-    ok, lines = verify_preset(args.directory, atol=args.atol)
+    ok, lines = verify_preset(args.directory, rtol=args.rtol, atol=args.atol)
     print("\n".join(lines))
     print("preset OK" if ok else "preset INVALID")
     return 0 if ok else 1

@@ -2,7 +2,9 @@
 
 import os
 
-from conversion.checkpoint import load_state_dict, unwrap_state_dict
+import numpy as np
+
+from conversion.checkpoint import CheckpointError, load_state_dict, unwrap_state_dict
 from conversion.layouts import default_layout, get_layout
 from conversion.mapping import ConversionReport, apply_layout
 
@@ -19,6 +21,21 @@ def resolve_num_classes(state, layout, num_classes=AUTO):
     return int(num_classes)
 
 
+def check_finite(state, source):
+    """Refuses a state dict holding NaN or Inf values: they would be converted and published silently."""
+    bad = [
+        key
+        for key, array in state.items()
+        if np.issubdtype(np.asarray(array).dtype, np.floating) and not np.all(np.isfinite(array))
+    ]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise CheckpointError(
+            f"{source}: {len(bad)} tensor(s) hold NaN or Inf values ({shown}): the checkpoint is corrupt or "
+            "its training diverged; convert a healthy checkpoint."
+        )
+
+
 def convert_checkpoint(
     checkpoint,
     architecture,
@@ -26,6 +43,7 @@ def convert_checkpoint(
     num_classes=AUTO,
     strict=True,
     seed=None,
+    source=None,
     **model_options,
 ):
     """Builds `architecture` with fresh weights and assigns a PyTorch checkpoint into it.
@@ -41,6 +59,7 @@ def convert_checkpoint(
         seed: seeds `keras.utils.set_random_seed` before building, so variables the
             checkpoint does not provide (e.g. a ReID head on ImageNet weights) are
             reproducible.
+        source: how messages name the checkpoint (default: its path, or "state dict").
         **model_options: constructor options (e.g. `image_shape`, `output_stride`).
 
     Returns `(model, report)`.
@@ -62,6 +81,9 @@ def convert_checkpoint(
             if target is not None and target.startswith("classifier/"):
                 dropped.append(key)
                 del state[key]
+    if source is None:
+        source = os.fspath(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else "state dict"
+    check_finite(state, source)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     model = keras_reid.build(architecture, num_classes=classes, **model_options)
@@ -70,4 +92,4 @@ def convert_checkpoint(
     return model, report
 
 
-__all__ = ["convert_checkpoint", "resolve_num_classes", "ConversionReport", "AUTO"]
+__all__ = ["check_finite", "convert_checkpoint", "resolve_num_classes", "ConversionReport", "AUTO"]

@@ -9,11 +9,13 @@ from conversion.model_card import check_card
 REQUIRED_METADATA = ("name", "architecture", "license", "source")
 
 
-def verify_preset(directory, atol=1e-4):
+def verify_preset(directory, rtol=1e-4, atol=0.0):
     """Checks a preset folder. Returns `(ok, lines)`; `lines` says what was checked.
 
     1. `keras_reid.load(directory)`: every file against its sha256 in metadata.json;
-    2. the stored reference input reproduces the stored embedding (max abs ≤ `atol`);
+    2. the stored reference input reproduces the stored embedding: max abs diff ≤
+       `atol + rtol * max |reference|`, relative to the embedding's scale so that a
+       model with tiny embeddings cannot pass with wrong ones;
     3. README.md front matter (library_name, license, tags) and provenance fields.
     """
     import keras
@@ -39,12 +41,18 @@ def verify_preset(directory, atol=1e-4):
     if reference is None:
         fail("no reference_tensors.npz: re-convert with reference inputs")
     else:
+        expected = reference["embedding"]
         got = keras.ops.convert_to_numpy(model(reference["inputs"], training=False))
-        diff = float(np.max(np.abs(got - reference["embedding"])))
-        if diff <= atol:
-            lines.append(f"ok   reference embedding reproduced (max abs diff {diff:.2e} <= {atol})")
+        scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+        tolerance = atol + rtol * scale
+        diff = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
+        stated = f"tolerance {tolerance:.2e} = {atol:g} + {rtol:g} x max|reference| {scale:.2e}"
+        if diff <= tolerance:  # False for NaN
+            lines.append(f"ok   reference embedding reproduced (max abs diff {diff:.2e} <= {stated})")
+        elif got.shape != expected.shape:
+            fail(f"reference embedding has shape {got.shape}, the stored one {expected.shape}: re-convert the preset")
         else:
-            fail(f"reference embedding differs by {diff:.2e} > {atol}")
+            fail(f"reference embedding differs by {diff:.2e} > {stated}: re-convert the preset")
     readme = os.path.join(directory, "README.md")
     if not os.path.exists(readme):
         fail("README.md (model card) is missing")

@@ -3,6 +3,7 @@
 from keras_reid.presets.errors import (
     PresetDownloadError,
     PresetError,
+    PresetFormatError,
     PresetIntegrityError,
     PresetNotFoundError,
     PresetUnavailableError,

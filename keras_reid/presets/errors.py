@@ -10,7 +10,11 @@ class PresetNotFoundError(PresetError):
 
 
 class PresetIntegrityError(PresetError):
-    """A preset file is missing, truncated or altered (sha256 mismatch)."""
+    """A preset file is missing, truncated, altered (sha256 mismatch) or not a regular file inside the preset."""
+
+
+class PresetFormatError(PresetError):
+    """A preset file is malformed: wrong JSON type, unknown or missing field, value out of range, unsafe name."""
 
 
 class PresetUnavailableError(PresetError):
@@ -18,4 +22,10 @@ class PresetUnavailableError(PresetError):
 
 
 class PresetDownloadError(PresetError):
-    """The Hub could not be reached and the file is not in the local cache."""
+    """The Hub could not be reached (or did not answer in time) and the file is not in the local cache."""
+
+
+def json_type(value):
+    """The JSON name of a parsed value's type, for messages ("array", "null", ...)."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

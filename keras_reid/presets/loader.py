@@ -1,11 +1,12 @@
 import difflib
 import os
+import zipfile
 
 import keras
 
 from keras_reid.presets import hub, registry
-from keras_reid.presets.errors import PresetNotFoundError, PresetUnavailableError
-from keras_reid.presets.preset_io import load_preset_dir, transfer_weights
+from keras_reid.presets.errors import PresetFormatError, PresetNotFoundError, PresetUnavailableError
+from keras_reid.presets.preset_io import check_num_classes, load_preset_dir, transfer_weights
 
 VALID_FORMS = (
     "a built-in preset name (keras_reid.list_presets()), hf://ORG/REPO[@REVISION], "
@@ -54,7 +55,8 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
     Args:
         handle: a built-in preset name (see `keras_reid.list_presets()`),
             `hf://ORG/REPO` or `hf://ORG/REPO@REVISION` (downloaded through
-            `huggingface_hub`: its cache, `HF_HUB_OFFLINE` and `HF_ENDPOINT` apply), a
+            `huggingface_hub`: its cache, `HF_HUB_OFFLINE` and `HF_ENDPOINT` apply;
+            `KERAS_REID_HUB_TIMEOUT` bounds the wait for each answer, default 30 s), a
             local preset folder, or a `.keras` file.
         num_classes: None keeps the preset's classifier. An integer that differs from
             the preset's builds fresh classifier layer(s) with that many identities and
@@ -63,13 +65,15 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
         force_download: re-download Hub files even if cached.
 
     Returns a `keras_reid.ReIDModel` with `model.preprocessor` (a `ReIDPreprocessor`)
-    and `model.preset_metadata`. Every file is checked against the sha256 recorded in
-    `metadata.json`; a failing check raises and no model is returned.
+    and `model.preset_metadata`. Every file is confined to the preset and checked
+    against the sha256 recorded in `metadata.json`; a failing check raises a
+    `PresetError` and no model is returned.
 
     Example:
     >>> import keras_reid
     >>> model = keras_reid.load("mobilenetv2_imagenet", num_classes=100)  # doctest: +SKIP
     """
+    num_classes = check_num_classes(num_classes)
     kind, value = resolve_handle(handle)
     if kind == "hf":
         value = hub.download_preset(value, force_download=force_download)
@@ -82,7 +86,20 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
 def _load_keras_file(path, num_classes, load_weights):
     import keras_reid  # noqa: F401  (registers the classes)
 
-    model = keras.saving.load_model(path, compile=False)
+    # Keras reports an unreadable archive as "File not found"; say what is wrong.
+    if not zipfile.is_zipfile(path):
+        raise PresetFormatError(
+            f"{path} is not a Keras archive (a .keras file is a zip archive; this one is corrupt, truncated or "
+            "another format): re-save the model with model.save(path) or download it again."
+        )
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:
+        message = " ".join(str(e).split())[:300]
+        raise PresetFormatError(
+            f"{path} is a corrupt or unreadable Keras archive ({type(e).__name__}: {message}): re-save the model "
+            "with model.save(path) or download it again."
+        ) from None
     if not load_weights:
         config = model.get_config()
         if num_classes is not None:

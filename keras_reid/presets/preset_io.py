@@ -10,19 +10,30 @@ A preset folder holds:
 | `metadata.json` | versions, parameter count, sha256 and size of every file, data, metrics, provenance, licence |
 | `README.md` | the model card (Hugging Face YAML front matter) |
 | `reference_tensors.npz` | optional: a reference input and its embedding, checked on load by tests |
+
+A preset is untrusted input. Before any file is opened, every name `metadata.json`
+lists must be a plain relative path resolving inside the preset (no absolute path,
+`..`, backslash or link leading out), a regular file (no FIFO or device) and within
+the size the format needs; JSON files are then checked field by field, and model
+sizes are bounded before anything is built. Each failure is one `PresetError` line
+naming the file and the field.
 """
 
 import datetime
 import hashlib
 import json
 import logging
+import math
+import numbers
 import os
+import re
+import stat
 
 import keras
 import numpy as np
 
-from keras_reid.presets.errors import PresetError, PresetIntegrityError
-from keras_reid.presets.preprocessor import ReIDPreprocessor
+from keras_reid.presets.errors import PresetError, PresetFormatError, PresetIntegrityError, json_type
+from keras_reid.presets.preprocessor import MAX_IMAGE_SIDE, ReIDPreprocessor
 from keras_reid.version import __version__
 
 logger = logging.getLogger("keras_reid")
@@ -35,14 +46,148 @@ README_FILE = "README.md"
 REFERENCE_FILE = "reference_tensors.npz"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, PREPROCESSOR_FILE, METADATA_FILE)
 CHECKED_FILES = (CONFIG_FILE, WEIGHTS_FILE, PREPROCESSOR_FILE, REFERENCE_FILE)
+# Every file `save_preset` writes: a later save into the same folder removes those it no longer writes.
+WRITTEN_FILES = (CONFIG_FILE, WEIGHTS_FILE, PREPROCESSOR_FILE, METADATA_FILE, README_FILE, REFERENCE_FILE)
+
+# Bounds of what the format needs, checked before anything is read: JSON files are a few
+# kB, the largest weights (ResNet-50 heads) a few hundred MB.
+MAX_JSON_BYTES = 16 << 20
+MAX_FILE_BYTES = 2 << 30
+MAX_LISTED_FILES = 64
+MAX_NUM_CLASSES = 1_000_000
+MAX_CONFIG_INT = 1 << 16
+MAX_WIDTH_MULTIPLIER = 4.0
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_DRIVE = re.compile(r"[A-Za-z]:")
 
 
 def sha256_file(path, chunk_size=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat then refuses it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PresetIntegrityError(f"{path} is not a regular file: re-download or re-create it.")
+        digest = hashlib.sha256()
         for chunk in iter(lambda: f.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def size_limit(name):
+    """The largest size a preset file may declare or have."""
+    return MAX_JSON_BYTES if name.endswith(".json") else MAX_FILE_BYTES
+
+
+def check_file_name(name, source):
+    """Refuses a `files` entry of `source` (a metadata.json) that is not a plain relative path."""
+    problem = None
+    if not isinstance(name, str) or not name:
+        problem = "is not a file name"
+    elif "\\" in name:
+        problem = "contains a backslash"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "contains control characters"
+    elif name.startswith("/") or _DRIVE.match(name) or os.path.isabs(name):
+        problem = "is an absolute path"
+    elif ".." in name.split("/"):
+        problem = "leaves the preset folder (..)"
+    elif any(part in ("", ".") for part in name.split("/")):
+        problem = "is not a plain relative path (empty or '.' component)"
+    elif len(name) > 255:
+        problem = "is longer than 255 characters"
+    if problem:
+        raise PresetFormatError(
+            f"{source}: files entry {name!r} {problem}; a preset may only list files inside its own folder "
+            "(e.g. model.weights.h5): do not load it, or re-save it with keras_reid.save_preset."
+        )
+    return name
+
+
+def check_metadata(metadata, source):
+    """Checks the JSON structure of a metadata.json and its `files` names and sizes; returns `metadata`.
+
+    Nothing is opened: only the parsed JSON is looked at, so a hostile name (absolute,
+    `..`, a device) is refused before any file is touched.
+    """
+    if not isinstance(metadata, dict):
+        raise PresetFormatError(
+            f"{source} must hold a JSON object, got {json_type(metadata)}: re-save the preset with "
+            "keras_reid.save_preset or re-download it."
+        )
+    files = metadata.get("files", {})
+    if not isinstance(files, dict):
+        raise PresetFormatError(
+            f"{source}: field 'files' must be an object {{name: {{sha256, size}}}}, got {json_type(files)}: "
+            "re-save the preset with keras_reid.save_preset."
+        )
+    if len(files) > MAX_LISTED_FILES:
+        raise PresetFormatError(f"{source}: field 'files' lists {len(files)} files, more than {MAX_LISTED_FILES}.")
+    for name, info in files.items():
+        check_file_name(name, source)
+        field = f"files[{name!r}]"
+        if not isinstance(info, dict):
+            raise PresetFormatError(
+                f"{source}: {field} must be an object {{sha256, size}}, got {json_type(info)}: "
+                "re-save the preset with keras_reid.save_preset."
+            )
+        digest, size = info.get("sha256"), info.get("size")
+        if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+            raise PresetFormatError(
+                f"{source}: {field}.sha256 must be 64 hexadecimal characters, got {digest!r}: "
+                "re-save the preset with keras_reid.save_preset."
+            )
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise PresetFormatError(
+                f"{source}: {field}.size must be a non-negative integer (bytes), got {size!r}: "
+                "re-save the preset with keras_reid.save_preset."
+            )
+        if size > size_limit(name):
+            raise PresetFormatError(
+                f"{source}: {field}.size is {size} bytes, above the {size_limit(name)} bytes a preset file "
+                "may take: the metadata is corrupt or hostile; do not load this preset."
+            )
+    return metadata
+
+
+def preset_file(directory, name, root=None):
+    """`directory/name` once checked: inside `root` after symlinks, and a regular file if it exists.
+
+    `root` (default `preset_root(directory)`) is the folder every file must resolve
+    inside. Returns `(path, size)`, size None for a missing file. Only `stat` is
+    called: nothing is opened.
+    """
+    path = os.path.join(directory, *name.split("/"))
+    root = os.path.realpath(root if root is not None else preset_root(directory))
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root:
+        raise PresetIntegrityError(
+            f"{path} resolves to {real}, outside the preset folder {root} (a link leading out): a preset "
+            "may only use its own files; do not load it, or re-create it with keras_reid.save_preset."
+        )
+    try:
+        info = os.stat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        return path, None
+    except OSError as e:
+        raise PresetIntegrityError(
+            f"{path} cannot be read ({e.strerror}): re-download or re-create the preset."
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "device or special file"
+        if stat.S_ISFIFO(info.st_mode):
+            kind = "FIFO"
+        elif stat.S_ISDIR(info.st_mode):
+            kind = "directory"
+        raise PresetIntegrityError(
+            f"{path} is a {kind}, not a regular file: a preset holds regular files only; re-download or "
+            "re-create the preset."
+        )
+    if info.st_size > size_limit(name):
+        raise PresetIntegrityError(
+            f"{path} is {info.st_size} bytes, above the {size_limit(name)} bytes a preset file may take: "
+            "re-download or re-create the preset."
+        )
+    return path, info.st_size
 
 
 def _json_dump(obj, path):
@@ -82,6 +227,7 @@ def save_preset(
     Returns the path of the folder.
     """
     os.makedirs(directory, exist_ok=True)
+    previous = _previously_saved(directory)
     preprocessor = preprocessor or ReIDPreprocessor(model.image_shape[:2])
     config = keras.saving.serialize_keras_object(model)
     for key in ("compile_config", "build_config"):
@@ -108,6 +254,16 @@ def save_preset(
     card = model_card if model_card is not None else default_model_card(model, metadata or {})
     with open(os.path.join(directory, README_FILE), "w") as f:
         f.write(card)
+    # A file an earlier save wrote and this one does not (reference tensors) would be
+    # recorded and verified as this model's: remove it so the folder and metadata agree.
+    written = {CONFIG_FILE, WEIGHTS_FILE, PREPROCESSOR_FILE, README_FILE, METADATA_FILE}
+    if reference_inputs is not None:
+        written.add(REFERENCE_FILE)
+    for name in sorted((set(WRITTEN_FILES) | previous) - written):
+        path = os.path.join(directory, name)
+        if os.path.islink(path) or os.path.isfile(path):
+            os.remove(path)
+            logger.info("Removed %s, left in %s by an earlier save.", name, directory)
 
     files = {}
     for name in CHECKED_FILES:
@@ -131,6 +287,21 @@ def save_preset(
     meta.update(metadata or {})
     _json_dump(meta, os.path.join(directory, METADATA_FILE))
     return directory
+
+
+def _previously_saved(directory):
+    """Top-level file names the `metadata.json` already in `directory` records (an earlier save)."""
+    path = os.path.join(directory, METADATA_FILE)
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_JSON_BYTES:
+            return set()
+        with open(path) as f:
+            files = json.load(f).get("files", {})
+        names = set(files)
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
+    # Only plain names directly in the folder: nothing outside it is ever removed.
+    return {n for n in names if isinstance(n, str) and n not in ("", ".", "..") and "/" not in n and "\\" not in n}
 
 
 def _store_reduced_precision(model, config, weights_path, dtype, reference_inputs, rtol=1e-3):
@@ -222,29 +393,66 @@ def default_model_card(model, metadata):
     )
 
 
-def read_metadata(directory):
-    path = os.path.join(directory, METADATA_FILE)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
+def preset_root(directory):
+    """The folder every file of the preset in `directory` must resolve inside.
+
+    The preset folder itself, except for a Hugging Face cache snapshot
+    (`models--ORG--REPO/snapshots/REVISION/`), whose files are links to the
+    repository's `blobs/`: there, the repository folder.
+    """
+    directory = os.path.realpath(directory)
+    parent = os.path.dirname(directory)
+    if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith("models--"):
+        return os.path.dirname(parent)
+    return directory
+
+
+def read_metadata(directory, root=None):
+    """Reads `metadata.json` and checks its structure, file names and sizes; opens no other file."""
+    path, size = preset_file(directory, METADATA_FILE, root if root is not None else preset_root(directory))
+    if size is None:
         raise PresetIntegrityError(
             f"{directory} is not a keras_reid preset: {METADATA_FILE} is missing. "
             "Save presets with keras_reid.save_preset(...) or re-download the folder."
-        ) from None
-    except json.JSONDecodeError as e:
-        raise PresetIntegrityError(f"{path} is corrupt ({e.msg}): re-download the preset.") from None
+        )
+    try:
+        with open(path, "rb") as f:
+            metadata = json.loads(f.read().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PresetIntegrityError(f"{path} is corrupt ({getattr(e, 'msg', e)}): re-download the preset.") from None
+    return check_metadata(metadata, path)
 
 
-def verify_preset_files(directory, metadata=None):
-    """Checks that every required file exists and matches the sha256 in `metadata.json`."""
-    metadata = metadata or read_metadata(directory)
+def check_preset_files(directory, metadata=None, root=None):
+    """Checks which files a preset may read, before any of them is opened.
+
+    Every required and every recorded file must be a regular file resolving inside the
+    preset (see `preset_file`); the required ones must exist. Returns `(metadata,
+    {name: (path, size)})`.
+    """
+    root = root if root is not None else preset_root(directory)
+    if metadata is None:
+        metadata = read_metadata(directory, root)
+    else:
+        check_metadata(metadata, os.path.join(directory, METADATA_FILE))
     recorded = metadata.get("files", {})
+    found = {name: preset_file(directory, name, root) for name in (*REQUIRED_FILES, *recorded)}
     for name in REQUIRED_FILES:
-        if not os.path.exists(os.path.join(directory, name)):
+        if found[name][1] is None:
             raise PresetIntegrityError(
                 f"Preset {directory} is incomplete: {name} is missing. Re-download or re-create the preset."
             )
+    return metadata, found
+
+
+def verify_preset_files(directory, metadata=None, root=None):
+    """Checks that every required file exists and matches the sha256 in `metadata.json`.
+
+    Names are confined first (`check_preset_files`): an absolute path, `..`, a link out
+    of the folder, a FIFO or a device raises before any file is opened or hashed.
+    """
+    metadata, found = check_preset_files(directory, metadata, root)
+    recorded = metadata.get("files", {})
     for name in REQUIRED_FILES[:-1]:
         if name not in recorded:
             raise PresetIntegrityError(
@@ -252,16 +460,15 @@ def verify_preset_files(directory, metadata=None):
                 "re-save the preset with keras_reid.save_preset."
             )
     for name, info in recorded.items():
-        path = os.path.join(directory, name)
-        if not os.path.exists(path):
+        path, size = found[name]
+        if size is None:
             raise PresetIntegrityError(f"Preset {directory} is incomplete: {name} is missing.")
-        size = os.path.getsize(path)
-        if "size" in info and size != info["size"]:
+        if size != info["size"]:
             raise PresetIntegrityError(
                 f"{path} is {size} bytes but its metadata says {info['size']} (truncated download?): "
                 "delete it and download the preset again (force_download=True)."
             )
-        if sha256_file(path) != info["sha256"]:
+        if sha256_file(path) != info["sha256"].lower():
             raise PresetIntegrityError(
                 f"{path} does not match the sha256 in {METADATA_FILE} (altered or corrupt file): "
                 "delete it and download the preset again (force_download=True)."
@@ -269,16 +476,100 @@ def verify_preset_files(directory, metadata=None):
     return metadata
 
 
-def _read_config(directory):
-    path = os.path.join(directory, CONFIG_FILE)
+def check_num_classes(num_classes, source="num_classes"):
+    """Refuses a `num_classes` that is not None or an integer from 1 to `MAX_NUM_CLASSES`."""
+    if num_classes is None:
+        return None
+    if not isinstance(num_classes, numbers.Integral) or isinstance(num_classes, bool):
+        raise ValueError(f"{source} must be a positive integer or None, got {num_classes!r}.")
+    if num_classes < 1:
+        raise ValueError(
+            f"{source} must be positive, got {num_classes}: pass the number of identities, "
+            "or None to keep the preset's classifier (or to build without one)."
+        )
+    if num_classes > MAX_NUM_CLASSES:
+        raise ValueError(f"{source} = {num_classes} is out of range (at most {MAX_NUM_CLASSES} identities).")
+    return int(num_classes)
+
+
+def _check_numbers(value, field, path):
+    """Every number of a model config is finite and at most `MAX_CONFIG_INT` in magnitude."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, f"{field}.{key}", path)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_numbers(item, f"{field}[{i}]", path)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > MAX_CONFIG_INT:
+            raise PresetFormatError(
+                f"{path}: {field} = {value!r} is out of range (numbers of a model config are finite and at most "
+                f"{MAX_CONFIG_INT}): the file is corrupt or hostile; re-save the preset with keras_reid.save_preset."
+            )
+
+
+def check_model_config(config, path):
+    """Checks a serialised model (`config.json`) before anything is built: structure and sizes.
+
+    A size that would not fit in memory (`num_classes` = 1e9, a 60000×30000 input) is
+    refused here with the field's name instead of failing while allocating.
+    """
+    fix = "re-save the preset with keras_reid.save_preset"
+    if not isinstance(config, dict):
+        raise PresetFormatError(
+            f"{path} must hold a JSON object (a serialised keras_reid model), got {json_type(config)}: {fix}."
+        )
+    if not isinstance(config.get("class_name"), str):
+        raise PresetFormatError(f"{path}: field 'class_name' must be a string, got {config.get('class_name')!r}: {fix}.")
+    inner = config.get("config")
+    if not isinstance(inner, dict):
+        raise PresetFormatError(
+            f"{path}: field 'config' must be an object of constructor arguments, got {json_type(inner)}: {fix}."
+        )
+    classes = inner.get("num_classes")
+    if classes is not None and not (
+        isinstance(classes, int) and not isinstance(classes, bool) and 1 <= classes <= MAX_NUM_CLASSES
+    ):
+        problem = "must be positive" if isinstance(classes, (int, float)) and classes < 1 else "is out of range"
+        raise PresetFormatError(
+            f"{path}: config.num_classes {problem} (an integer from 1 to {MAX_NUM_CLASSES}, or null for no "
+            f"classifier), got {classes!r}: {fix}."
+        )
+    shape = inner.get("image_shape")
+    if shape is not None:
+        valid = (
+            isinstance(shape, list)
+            and len(shape) == 3
+            and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
+        )
+        if not valid or not (1 <= shape[0] <= MAX_IMAGE_SIDE and 1 <= shape[1] <= MAX_IMAGE_SIDE and 1 <= shape[2] <= 4):
+            raise PresetFormatError(
+                f"{path}: config.image_shape = {shape!r} is out of range ([height, width, channels] with height and "
+                f"width from 1 to {MAX_IMAGE_SIDE}, channels from 1 to 4): {fix}."
+            )
+    width = inner.get("width")
+    if width is not None and not (
+        isinstance(width, numbers.Real) and not isinstance(width, bool) and 0 < width <= MAX_WIDTH_MULTIPLIER
+    ):
+        raise PresetFormatError(
+            f"{path}: config.width = {width!r} is out of range (a width multiplier above 0, at most "
+            f"{MAX_WIDTH_MULTIPLIER:g}): {fix}."
+        )
+    _check_numbers({k: v for k, v in inner.items() if k != "num_classes"}, "config", path)
+    return config
+
+
+def _read_config(directory, path=None):
+    path = path or os.path.join(directory, CONFIG_FILE)
     try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise PresetIntegrityError(f"{path} is corrupt ({e.msg}): re-download the preset.") from None
+        with open(path, "rb") as f:
+            config = json.loads(f.read().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PresetIntegrityError(f"{path} is corrupt ({getattr(e, 'msg', e)}): re-download the preset.") from None
+    return check_model_config(config, path)
 
 
-def _build_from_config(config, num_classes=None):
+def _build_from_config(config, num_classes=None, source=CONFIG_FILE):
     config = json.loads(json.dumps(config))
     if num_classes is not None:
         config["config"]["num_classes"] = num_classes
@@ -287,6 +578,13 @@ def _build_from_config(config, num_classes=None):
 
     try:
         return keras.saving.deserialize_keras_object(config)
+    except ValueError as e:
+        # The architecture refused a value (checked constructor argument): the file, not
+        # keras_reid's version, is at fault.
+        raise PresetFormatError(
+            f"{source}: the architecture refuses this configuration ({str(e).splitlines()[0][:300]}): "
+            "fix the file or re-save the preset with keras_reid.save_preset."
+        ) from None
     except Exception as e:
         raise PresetError(
             f"Cannot rebuild the model from its config ({type(e).__name__}: {e}); "
@@ -324,22 +622,32 @@ def transfer_weights(source, target, skip_prefix="classifier"):
     return skipped
 
 
-def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True):
-    """Loads a preset folder; see `keras_reid.load` for the arguments."""
-    metadata = verify_preset_files(directory) if verify else read_metadata(directory)
-    config = _read_config(directory)
-    saved_classes = config.get("config", {}).get("num_classes")
+def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True, root=None):
+    """Loads a preset folder; see `keras_reid.load` for the arguments.
+
+    `root` is the folder every file must resolve inside (default: `preset_root(directory)`).
+    """
+    num_classes = check_num_classes(num_classes)
+    if verify:
+        metadata = verify_preset_files(directory, root=root)
+    else:
+        metadata, _ = check_preset_files(directory, root=root)
+    config_path = os.path.join(directory, CONFIG_FILE)
+    config = _read_config(directory, config_path)
+    # Both small files are checked before the (slow) build.
+    preprocessor = ReIDPreprocessor.load(os.path.join(directory, PREPROCESSOR_FILE))
+    saved_classes = config["config"].get("num_classes")
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     replace_head = num_classes is not None and num_classes != saved_classes
     if not load_weights:
-        model = _build_from_config(config, num_classes if replace_head else None)
+        model = _build_from_config(config, num_classes if replace_head else None, source=config_path)
     elif not replace_head:
-        model = _build_from_config(config)
+        model = _build_from_config(config, source=config_path)
         _load_weights_strict(model, weights_path)
     else:
-        source = _build_from_config(config)
+        source = _build_from_config(config, source=config_path)
         _load_weights_strict(source, weights_path)
-        model = _build_from_config(config, num_classes)
+        model = _build_from_config(config, num_classes, source=config_path)
         skipped = transfer_weights(source, model)
         if skipped:
             logger.warning(
@@ -351,15 +659,16 @@ def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True)
                 "the preset has no classifier" if saved_classes is None else f"the preset's has {saved_classes} classes",
             )
         del source
-    model.preprocessor = ReIDPreprocessor.load(os.path.join(directory, PREPROCESSOR_FILE))
+    model.preprocessor = preprocessor
     model.preset_metadata = metadata
     model.preset_folder = str(directory)
     return model
 
 
 def load_reference_tensors(directory):
-    path = os.path.join(directory, REFERENCE_FILE)
-    if not os.path.exists(path):
+    """The stored reference `{"inputs", "embedding"}` of a preset, or None when it has none."""
+    path, size = preset_file(directory, REFERENCE_FILE, preset_root(directory))
+    if size is None:
         return None
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}

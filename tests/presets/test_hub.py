@@ -154,4 +154,6 @@ def test_real_zoo_preset_through_the_hub(hub, tmp_path):
     if "mobilenetv2_imagenet" not in hub["revisions"]:
         pytest.skip("zoo/mobilenetv2_imagenet/preset is not in this checkout")
     loaded = _load(f"hf://{ORG}/mobilenetv2_imagenet", tmp_path / "hf", hub["endpoint"])
-    assert loaded.get("max_abs") == 0.0, loaded
+    # The bytes are sha256-checked on load; the embedding was stored on another machine, whose
+    # oneDNN kernels may round differently (3.8e-6 measured on an AMD EPYC), hence float32 rounding.
+    assert "max_abs" in loaded and loaded["max_abs"] <= 1e-5, loaded
