@@ -49,13 +49,21 @@ def list_images(folder, log=True):
     return sorted(images), len(skipped)
 
 
-def _pil_to_rgb(img):
-    """A PIL image (any mode) → `(H, W, 3)` uint8, after EXIF orientation."""
+def _pil_to_rgb(img, owned=False):
+    """A PIL image (any mode) → `(H, W, 3)` uint8, after EXIF orientation.
+
+    `owned=True` (an image this module opened) lets the orientation be applied in place.
+    """
     from PIL import ImageOps
 
     img.load()
     try:
-        img = ImageOps.exif_transpose(img)
+        # In place: a transposed copy (or, without an orientation tag, a plain copy) would
+        # double the memory a huge image takes.
+        if owned:
+            ImageOps.exif_transpose(img, in_place=True)
+        else:
+            img = ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block must not make the pixels unusable
         pass
     mode = img.mode
@@ -72,7 +80,8 @@ def _pil_to_rgb(img):
         return np.repeat(arr[:, :, None], 3, axis=2)
     if mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    # convert() copies even when the mode is already RGB.
+    return np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
 
 
 def _array_to_rgb(arr, name):
@@ -108,7 +117,7 @@ def read_image(item, name=None):
         path = os.fspath(item)
         try:
             with Image.open(path) as img:
-                arr = _pil_to_rgb(img)
+                arr = _pil_to_rgb(img, owned=True)
         except FileNotFoundError:
             raise ImageReadError(f"cannot read image {path}: no such file") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
