@@ -9,7 +9,7 @@
 - CLI: `python -m conversion {convert,verify,publish,layouts}`.
 """
 
-from conversion.checkpoint import CheckpointError, load_state_dict
-from conversion.convert import convert_checkpoint
-from conversion.layouts import get_layout, list_layouts
-from conversion.mapping import ConversionError, Layout, Rule, apply_layout
+from .checkpoint import CheckpointError, load_state_dict
+from .convert import convert_checkpoint
+from .layouts import get_layout, list_layouts
+from .mapping import ConversionError, Layout, Rule, apply_layout

@@ -70,10 +70,10 @@ def build_parser():
 def cmd_convert(args):
     import numpy as np
 
-    from conversion.checkpoint import load_state_dict
-    from conversion.convert import convert_checkpoint
-    from conversion.layouts import default_layout, get_layout
-    from conversion.model_card import check_card, render_card
+    from .checkpoint import load_state_dict
+    from .convert import convert_checkpoint
+    from .layouts import default_layout, get_layout
+    from .model_card import check_card, render_card
     from keras_reid.presets import ReIDPreprocessor, save_preset
     from keras_reid.presets.preset_io import sha256_file
 
@@ -118,7 +118,7 @@ def cmd_convert(args):
 
 
 def cmd_verify(args):
-    from conversion.verify import verify_preset
+    from .verify import verify_preset
 
     ok, lines = verify_preset(args.directory, rtol=args.rtol, atol=args.atol)
     print("\n".join(lines))
@@ -127,7 +127,7 @@ def cmd_verify(args):
 
 
 def cmd_publish(args):
-    from conversion.publish import publish
+    from .publish import publish
 
     plan = publish(args.directory, args.repo_id, revision=args.revision, private=args.private,
                    dry_run=args.dry_run, commit_message=args.commit_message)
@@ -143,7 +143,7 @@ def cmd_publish(args):
 
 
 def cmd_layouts(args):
-    from conversion.layouts import DEFAULT_LAYOUTS, get_layout, list_layouts
+    from .layouts import DEFAULT_LAYOUTS, get_layout, list_layouts
 
     for name in list_layouts():
         layout = get_layout(name)
@@ -156,8 +156,8 @@ def cmd_layouts(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from conversion.checkpoint import CheckpointError
-    from conversion.mapping import ConversionError
+    from .checkpoint import CheckpointError
+    from .mapping import ConversionError
 
     commands = {"convert": cmd_convert, "verify": cmd_verify, "publish": cmd_publish, "layouts": cmd_layouts}
     try:

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
-from conversion.checkpoint import CheckpointError, load_state_dict, unwrap_state_dict
-from conversion.layouts import default_layout, get_layout
-from conversion.mapping import ConversionReport, apply_layout
+from .checkpoint import CheckpointError, load_state_dict, unwrap_state_dict
+from .layouts import default_layout, get_layout
+from .mapping import ConversionReport, apply_layout
 
 AUTO = "auto"
 

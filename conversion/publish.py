@@ -24,7 +24,7 @@ def publish(directory, repo_id, revision=None, private=False, dry_run=False, com
     is uploaded). Returns a dict: repo_id, revision, private, files, and (after an
     upload) the commit info.
     """
-    from conversion.verify import verify_preset
+    from .verify import verify_preset
 
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"--repo-id must be ORG/NAME, got {repo_id!r}.")

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from conversion.model_card import check_card
+from .model_card import check_card
 
 REQUIRED_METADATA = ("name", "architecture", "license", "source")
 

@@ -4,15 +4,15 @@ import difflib
 import importlib
 
 _MODULES = {
-    "torchvision_resnet50": "conversion.layouts.torchvision_resnet50",
-    "resnet50_reid": "conversion.layouts.resnet50_reid",
-    "stra_resnet50": "conversion.layouts.stra_resnet50",
-    "mobilenetv2_tonylins": "conversion.layouts.mobilenetv2_tonylins",
-    "mobilenetv2_torchvision": "conversion.layouts.mobilenetv2_torchvision",
-    "hacnn": "conversion.layouts.hacnn",
-    "pcb_torchreid": "conversion.layouts.pcb:TORCHREID",
-    "pcb_layumi": "conversion.layouts.pcb:LAYUMI",
-    "sa_pcb_hranwang": "conversion.layouts.sa_pcb",
+    "torchvision_resnet50": ".torchvision_resnet50",
+    "resnet50_reid": ".resnet50_reid",
+    "stra_resnet50": ".stra_resnet50",
+    "mobilenetv2_tonylins": ".mobilenetv2_tonylins",
+    "mobilenetv2_torchvision": ".mobilenetv2_torchvision",
+    "hacnn": ".hacnn",
+    "pcb_torchreid": ".pcb:TORCHREID",
+    "pcb_layumi": ".pcb:LAYUMI",
+    "sa_pcb_hranwang": ".sa_pcb",
 }
 
 # Layout used when `--layout` is not given.
@@ -37,7 +37,7 @@ def get_layout(name):
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"Unknown layout {name!r}.{hint} Valid layouts: {', '.join(list_layouts())}.")
     module, _, attribute = _MODULES[name].partition(":")  # "module[:ATTRIBUTE]" (default LAYOUT)
-    return getattr(importlib.import_module(module), attribute or "LAYOUT")
+    return getattr(importlib.import_module(module, __name__), attribute or "LAYOUT")
 
 
 def default_layout(architecture):

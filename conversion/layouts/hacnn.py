@@ -13,7 +13,7 @@ behaved as `align_corners=True`; convert them with `--option align_corners=true`
 (recorded in the preset config). Today's torchreid computes `align_corners=False`.
 """
 
-from conversion.mapping import Layout, bn, conv, dense
+from ..mapping import Layout, bn, conv, dense
 
 
 def _conv_block(torch_prefix, keras_prefix):

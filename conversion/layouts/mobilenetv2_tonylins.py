@@ -12,8 +12,8 @@ carry them as `global_avg_pool.{1,2}` and `classifier`. The ImageNet classifier
 
 import re
 
-from conversion.layouts.resnet50_reid import reid_head_rules
-from conversion.mapping import Layout, bn, conv, depthwise
+from .resnet50_reid import reid_head_rules
+from ..mapping import Layout, bn, conv, depthwise
 
 
 def mobilenetv2_rules(first_block, blocks):

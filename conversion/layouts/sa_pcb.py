@@ -10,8 +10,8 @@ spatial attention (`attention_mode="upstream"`, keras_reid's default: L1-normali
 channel mean, with the 1/(H·W) of the following average pooling).
 """
 
-from conversion.layouts.pcb import prefixed_body_rules
-from conversion.mapping import Layout, bn, conv, dense
+from .pcb import prefixed_body_rules
+from ..mapping import Layout, bn, conv, dense
 
 LAYOUT = Layout(
     name="sa_pcb_hranwang",

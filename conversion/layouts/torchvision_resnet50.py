@@ -6,7 +6,7 @@ ignored: ReID models replace the ImageNet classifier). Into a `resnet50` ReID mo
 head (`head_conv`, `head_bn`) and classifier keep their initialisation.
 """
 
-from conversion.mapping import Layout, bn, conv
+from ..mapping import Layout, bn, conv
 
 
 def resnet_body_rules(stages="1-4"):

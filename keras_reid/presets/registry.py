@@ -1,6 +1,7 @@
 """Built-in preset names, backed by the `zoo/` folders of the repository.
 
-Each `zoo/<name>/zoo.json` describes one named preset:
+Each `zoo/<name>/zoo.json` describes one named preset (in an installed wheel the entries and
+the embedded presets are under `keras_reid/zoo_data/`, copied there by `setup.py`):
 `{"name", "architecture", "description", "status", "hub_repo", "instructions", ...}` with
 status `embedded` (weights shipped in `zoo/<name>/preset/`), `hub` (served from the
 Hugging Face Hub) or `unavailable` (weights the user must produce: `instructions` says how).
@@ -18,10 +19,17 @@ DEFAULT_HUB_ORG = "keras-reid"
 
 
 def zoo_dir():
-    """The repository's `zoo/` folder (or `$KERAS_REID_ZOO`), or None when not present."""
+    """Where the zoo entries are: `$KERAS_REID_ZOO`, else the repository's `zoo/` (a checkout),
+    else `keras_reid/zoo_data/` (an installed wheel: setup.py copies the embedded presets
+    there); None when there is none."""
     env = os.environ.get("KERAS_REID_ZOO")
-    path = pathlib.Path(env) if env else PACKAGE_DIR.parent / "zoo"
-    return path if path.is_dir() else None
+    if env:
+        path = pathlib.Path(env)
+        return path if path.is_dir() else None
+    for path in (PACKAGE_DIR.parent / "zoo", PACKAGE_DIR / "zoo_data"):
+        if path.is_dir() and any(path.glob("*/zoo.json")):
+            return path
+    return None
 
 
 def hub_org():
