@@ -299,7 +299,13 @@ def cmd_eval(args):
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise CLIError(f"unknown dataset {args.dataset!r}.{hint} Known: {', '.join(list_datasets())}")
     _require_folder(args.root, "dataset root")
-    dataset = get_dataset(args.dataset, args.root)
+    import inspect
+
+    from keras_reid.data.base import _DATASETS
+
+    # Evaluation needs no training split: parsers that can, accept a copy without one.
+    kwargs = {"require_train": False} if "require_train" in inspect.signature(_DATASETS[args.dataset][0]).parameters else {}
+    dataset = get_dataset(args.dataset, args.root, **kwargs)
     if not dataset.query or not dataset.gallery:
         raise CLIError(f"dataset {args.dataset} under {args.root} has no query or no gallery images")
     model = _load_model(args.preset)
@@ -313,8 +319,11 @@ def cmd_eval(args):
         [r.camid for r in dataset.query], [r.camid for r in dataset.gallery],
         args.metric, args.max_rank, rerank=args.rerank,
     )
+    valid = int(metrics.get("num_valid_queries", len(dataset.query)))
     _say(f"\n{args.preset} on {dataset.name} ({args.metric} distance{', re-ranked' if args.rerank else ''}"
          f"{', flip' if args.flip else ''}):")
+    _say(f"{valid} of {len(dataset.query)} queries evaluated; {len(dataset.query) - valid} skipped (no true match "
+         "in the gallery from another camera)")
     _say(_metrics_table(metrics))
     cmc = [float(v) for v in metrics["cmc"]]
     if args.cmc_plot:
@@ -325,6 +334,8 @@ def cmd_eval(args):
             "preset": args.preset,
             "dataset": dataset.name,
             "num_query": len(dataset.query),
+            "num_valid_queries": valid,
+            "num_skipped_queries": len(dataset.query) - valid,
             "num_gallery": len(dataset.gallery),
             "metric": args.metric,
             "flip": bool(args.flip),
@@ -565,7 +576,7 @@ def build_parser():
     p.add_argument("--gallery", "-g", required=True, metavar="FOLDER")
     p.add_argument("--top-k", "-k", type=int, default=10)
     p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
-    p.add_argument("--output", "-o", default="retrieval.png", help="retrieval picture (default: %(default)s; '' for none)")
+    p.add_argument("--output", "-o", default=None, help="write the retrieval picture (PNG) here (default: none)")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_search)
 
@@ -581,7 +592,7 @@ def build_parser():
     p.add_argument("--json", help="write the metrics as JSON")
     p.add_argument("--splits", type=int, default=10, help="DG benchmarks: random splits to average (default: 10)")
     p.add_argument("--split-seed", type=int, default=0, help="DG benchmarks: seed of the splits (default: 0)")
-    p.add_argument("--cmc-plot", default="cmc.png", help="CMC curve PNG (default: %(default)s; '' for none)")
+    p.add_argument("--cmc-plot", default=None, help="write the CMC curve (PNG) here (default: none)")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_eval)
 

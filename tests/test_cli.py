@@ -227,3 +227,50 @@ def test_eval_dg_benchmarks(workspace, tmp_path, capsys):
     assert "No 'prid' folder" in capsys.readouterr().err
     assert cli.main(["eval", workspace["preset"], "--dataset", "ilids", "--root", str(root), "--splits", "0"]) == 2
     assert "--splits must be >= 1" in capsys.readouterr().err
+
+
+def test_eval_on_evaluation_only_folders(workspace, tmp_path, capsys, monkeypatch):
+    """query/gallery without a train split (image_folder and Market layouts); no picture unless asked."""
+    monkeypatch.chdir(tmp_path)
+    folder, market = tmp_path / "qg", tmp_path / "market"
+    for name in sorted(os.listdir(workspace["gallery"])):
+        if not name.endswith(".jpg"):
+            continue
+        src = os.path.join(workspace["gallery"], name)
+        identity = name.split("_")[0]
+        split = "query" if "_c1_" in name else "gallery"
+        (folder / split / identity).mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, folder / split / identity / name)
+        market_split = "query" if "_c1_" in name else "bounding_box_test"
+        (market / market_split).mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, market / market_split / name.removeprefix("id"))
+    # One query whose identity is absent from the gallery: counted, then skipped.
+    (folder / "query" / "id0099").mkdir()
+    shutil.copy(os.path.join(workspace["gallery"], "id0001_c1_01.jpg"), folder / "query" / "id0099" / "x_c1_01.jpg")
+    out = tmp_path / "m.json"
+    assert cli.main(["eval", workspace["preset"], "-d", "image_folder", "-r", str(folder), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    metrics = json.loads(out.read_text())
+    assert metrics["num_query"] == 5 and metrics["num_valid_queries"] == 4 and metrics["num_skipped_queries"] == 1
+    assert "4 of 5 queries evaluated; 1 skipped" in text
+    assert cli.main(["eval", workspace["preset"], "-d", "market1501", "-r", str(market), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["num_valid_queries"] == 4
+    assert not list(tmp_path.glob("*.png"))  # no picture unless --cmc-plot is given
+
+
+def test_search_writes_no_picture_unless_asked(workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    query = os.path.join(workspace["gallery"], "id0001_c1_01.jpg")
+    assert cli.main(["search", workspace["preset"], "--query", query, "--gallery", workspace["gallery"]]) == 0
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_default_model_card_loads_what_it_says(tmp_path):
+    import re
+
+    keras.utils.set_random_seed(0)
+    folder = keras_reid.save_preset(keras_reid.build("mobilenetv2", image_shape=(64, 32, 3)), str(tmp_path / "my_ds"),
+                                    metadata={"name": "mobilenetv2_myds"})
+    card = open(os.path.join(folder, "README.md")).read()
+    handle = re.search(r'keras_reid\.load\("([^"]+)"\)', card).group(1)
+    assert keras_reid.load(handle).embedding_dim == 512

@@ -69,11 +69,13 @@ def _parse_market_dir(folder, num_cams, max_pid, relabel_pids, layout):
     return relabel(records) if relabel_pids else records
 
 
-def _market_style(name, root, candidates, num_cams, max_pid, extra_gallery=None):
+def _market_style(name, root, candidates, num_cams, max_pid, extra_gallery=None, require_train=True):
     splits = ("bounding_box_train", "query", "bounding_box_test")
-    base = _locate(root, candidates, splits)
+    base = _locate(root, candidates, splits if require_train else splits[1:])
     layout = f"<root>/{{{','.join(splits)}}}/PPPP_cC..jpg"
-    train = _parse_market_dir(os.path.join(base, splits[0]), num_cams, max_pid, True, layout)
+    train = []
+    if require_train or os.path.isdir(os.path.join(base, splits[0])):
+        train = _parse_market_dir(os.path.join(base, splits[0]), num_cams, max_pid, True, layout)
     query = _parse_market_dir(os.path.join(base, splits[1]), num_cams, max_pid, False, layout)
     gallery = _parse_market_dir(os.path.join(base, splits[2]), num_cams, max_pid, False, layout)
     if extra_gallery and os.path.isdir(os.path.join(base, extra_gallery)):
@@ -81,12 +83,13 @@ def _market_style(name, root, candidates, num_cams, max_pid, extra_gallery=None)
     return ReIDDataset(name, train, query, gallery)
 
 
-def market1501(root, market1501_500k=False):
+def market1501(root, market1501_500k=False, require_train=True):
     """Market-1501 (Zheng et al., ICCV 2015), torchreid's protocol.
 
     `root` is the `Market-1501-v15.09.15` folder (or a parent holding it / `market1501/`).
     Pattern `([-\\d]+)_c(\\d)`: pid -1 (junk) dropped, pid 0 (distractors) kept, pids must
     lie in 0..1501 and cameras in c1..c6 (else `DatasetParseError`); camids 0..5.
+    `require_train=False` accepts a copy without `bounding_box_train` (evaluation only).
     """
     return _market_style(
         "market1501",
@@ -95,10 +98,11 @@ def market1501(root, market1501_500k=False):
         num_cams=6,
         max_pid=1501,
         extra_gallery="images" if market1501_500k else None,
+        require_train=require_train,
     )
 
 
-def dukemtmcreid(root):
+def dukemtmcreid(root, require_train=True):
     """DukeMTMC-reID: Market layout, cameras c1..c8 (camids 0..7)."""
     return _market_style(
         "dukemtmcreid",
@@ -106,6 +110,7 @@ def dukemtmcreid(root):
         ("DukeMTMC-reID", "dukemtmc-reid/DukeMTMC-reID", "dukemtmc-reid"),
         num_cams=8,
         max_pid=10**5,
+        require_train=require_train,
     )
 
 
@@ -278,7 +283,7 @@ def cuhk03_partial(root):
 _CAMERA_IN_NAME = re.compile(r"_c(\d+)")
 
 
-def image_folder(root, camera_map=None, query_dir="query", gallery_dir="gallery", train_dir="train"):
+def image_folder(root, camera_map=None, query_dir="query", gallery_dir="gallery", train_dir="train", require_train=True):
     """A custom dataset: `<root>/{train,query,gallery}/<identity>/*.jpg`.
 
     Each identity is a sub-folder (its name is the identity; query and gallery share names,
@@ -292,17 +297,19 @@ def image_folder(root, camera_map=None, query_dir="query", gallery_dir="gallery"
        every true match (torchreid issues #223/#255/#508/#588); different camids keep them.
 
     Camera numbers found in names are mapped to 0-based contiguous ids in sorted order.
-    `query`/`gallery` are optional (a train-only dataset has empty evaluation splits).
+    `query`/`gallery` are optional (a train-only dataset has empty evaluation splits);
+    with `require_train=False`, so is `train` (an evaluation-only dataset).
     """
     root = os.fspath(root)
     layout = f"<root>/{train_dir}/<identity>/*.jpg (+ optional {query_dir}/, {gallery_dir}/ with the same sub-folders)"
     require_dir(root, layout)
-    require_dir(os.path.join(root, train_dir), layout)
+    if require_train or not os.path.isdir(os.path.join(root, query_dir)):
+        require_dir(os.path.join(root, train_dir), layout)
     camera_map = dict(camera_map or {})
     raw = {}
     for split in (train_dir, query_dir, gallery_dir):
         folder = os.path.join(root, split)
-        if split != train_dir and not os.path.isdir(folder):
+        if (split != train_dir or not require_train) and not os.path.isdir(folder):
             raw[split] = []
             continue
         identities = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))

@@ -251,7 +251,7 @@ def save_preset(
             _load_weights_strict(model, weights_path)
         embedding = keras.ops.convert_to_numpy(model(reference_inputs, training=False))
         np.savez(os.path.join(directory, REFERENCE_FILE), inputs=reference_inputs, embedding=embedding)
-    card = model_card if model_card is not None else default_model_card(model, metadata or {})
+    card = model_card if model_card is not None else default_model_card(model, metadata or {}, directory)
     with open(os.path.join(directory, README_FILE), "w") as f:
         f.write(card)
     # A file an earlier save wrote and this one does not (reference tensors) would be
@@ -377,8 +377,11 @@ def _cast_weights_file(path, dtype, rtol=1e-3):
     return kept
 
 
-def default_model_card(model, metadata):
+def default_model_card(model, metadata, directory=None):
+    """A minimal card. Its load example uses `metadata["handle"]` when given, else the preset's
+    folder: a preset's name is not a handle `keras_reid.load` resolves unless it is in the zoo."""
     name = metadata.get("name", model.name)
+    handle = metadata.get("handle") or (os.path.abspath(directory) if directory else name)
     return (
         "---\nlibrary_name: keras-reid\nlicense: {lic}\ntags:\n- person-reid\n- keras\n---\n\n"
         "# {name}\n\n`{cls}` ({params:,} parameters, {dim}-D embedding).\n\n"
@@ -389,7 +392,7 @@ def default_model_card(model, metadata):
         cls=model.__class__.__name__,
         params=int(model.count_params()),
         dim=model.embedding_dim,
-        handle=metadata.get("handle", name),
+        handle=handle,
     )
 
 
