@@ -163,33 +163,99 @@ def cmd_embed(args):
 
 
 # -- search --------------------------------------------------------------------------------
+def _load_saved_gallery(path, preset):
+    """An `embed` output (`OUT.npy` + `OUT.paths.json`) as (embeddings, absolute paths, info)."""
+    import numpy as np
+
+    index_path = path[: -len(".npy")] + ".paths.json"
+    if not os.path.isfile(path):
+        raise CLIError(f"no such gallery embedding file: {path}")
+    if not os.path.isfile(index_path):
+        raise CLIError(f"{path} has no {os.path.basename(index_path)} beside it (write both with keras-reid embed)")
+    with open(index_path) as f:
+        info = json.load(f)
+    embeddings = np.load(path, allow_pickle=False)
+    paths = [os.path.join(info.get("root", ""), p) for p in info.get("paths", [])]
+    if embeddings.ndim != 2 or len(paths) != len(embeddings):
+        raise CLIError(f"{path} holds {embeddings.shape} embeddings for {len(paths)} paths in {index_path}: re-run keras-reid embed")
+    if info.get("preset") != preset:
+        raise CLIError(
+            f"{path} was embedded with preset {info.get('preset')!r}, not {preset!r}: embeddings of different "
+            "models cannot be compared; search with that preset or re-run keras-reid embed"
+        )
+    return embeddings.astype("float32"), paths, info
+
+
 def cmd_search(args):
+    import numpy as np
+
+    from keras_reid.evaluation.gallery_search import search_gallery
     from keras_reid.feature_extractor import list_images
     from keras_reid.visualization import draw_retrieval_grid, parse_identity
 
     for q in args.query:
         if not os.path.isfile(q):
             raise CLIError(f"no such query image: {q}")
-    _require_folder(args.gallery, "gallery folder")
-    gallery_paths, _ = list_images(args.gallery)
-    if not gallery_paths:
-        raise CLIError(f"no image files in gallery folder {args.gallery}")
+    saved = args.gallery.endswith(".npy")
+    if saved:
+        gallery_emb, gallery_paths, info = _load_saved_gallery(args.gallery, args.preset)
+        if bool(info.get("flip")) != bool(args.flip):
+            _say(f"Queries are embedded with flip={bool(info.get('flip'))}, as the saved gallery was.")
+            args.flip = bool(info.get("flip"))
+    else:
+        _require_folder(args.gallery, "gallery folder")
+        gallery_paths, _ = list_images(args.gallery)
+        if not gallery_paths:
+            raise CLIError(f"no image files in gallery folder {args.gallery}")
     model = _load_model(args.preset)
     extractor = _extractor(model, args)
     query_emb = extractor(list(args.query))
-    gallery_emb, gallery_paths = extractor(gallery_paths, on_error="skip")
-    if not gallery_paths:
-        raise CLIError(f"no image of the gallery folder {args.gallery} could be read")
-    dist = _distances(query_emb, gallery_emb, args.metric)
-    gallery_ids = [parse_identity(p)[0] for p in gallery_paths]
-    rows, qids = [], []
+    if not saved:
+        gallery_emb, gallery_paths = extractor(gallery_paths, on_error="skip")
+        if not gallery_paths:
+            raise CLIError(f"no image of the gallery folder {args.gallery} could be read")
+    if gallery_emb.shape[1] != query_emb.shape[1]:
+        raise CLIError(f"the gallery holds {gallery_emb.shape[1]}-D embeddings, the preset makes {query_emb.shape[1]}-D ones")
+    where = {os.path.abspath(p): j for j, p in enumerate(gallery_paths)}
+    exclude = [[where[os.path.abspath(q)]] if os.path.abspath(q) in where else [] for q in args.query]
+    dist, idx = search_gallery(query_emb, gallery_emb, k=args.top_k, metric=args.metric, exclude=exclude, index=args.index)
+    gallery_ids = {}
+    results, rows, qids = [], [], []
     for i, q in enumerate(args.query):
         qid = parse_identity(q)[0]
-        same = [j for j, p in enumerate(gallery_paths) if os.path.abspath(p) == os.path.abspath(q)]
-        ranked = _rank(dist[i], args.top_k, exclude=same)
-        _print_ranking(q, qid, ranked, gallery_paths, gallery_ids, dist[i])
-        rows.append([(gallery_paths[j], float(dist[i, j]), gallery_ids[j]) for j in ranked])
+        ranked = [int(j) for j in idx[i]]
+        for j in ranked:
+            gallery_ids.setdefault(j, parse_identity(gallery_paths[j])[0])
+        ids = [gallery_ids[j] for j in ranked]
+        _print_ranking(q, qid, list(range(len(ranked))), [gallery_paths[j] for j in ranked], ids, dist[i])
+        rows.append([(gallery_paths[j], float(d), gid) for j, d, gid in zip(ranked, dist[i], ids)])
         qids.append(qid)
+        results.append({
+            "query": q,
+            "query_id": qid,
+            "results": [
+                {"rank": r + 1, "path": gallery_paths[j], "distance": float(d), "id": gid,
+                 "match": None if qid is None or gid is None else gid == qid}
+                for r, (j, d, gid) in enumerate(zip(ranked, dist[i], ids))
+            ],
+        })
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"preset": args.preset, "metric": args.metric, "gallery": args.gallery,
+                       "num_gallery": len(gallery_paths), "queries": results}, f, indent=1)
+        _say(f"Results JSON: {os.path.abspath(args.json)}")
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["query", "rank", "path", "distance", "id", "match"])
+            for r in results:
+                for item in r["results"]:
+                    writer.writerow([r["query"], item["rank"], item["path"], f"{item['distance']:.6f}",
+                                     "" if item["id"] is None else item["id"],
+                                     "" if item["match"] is None else int(item["match"])])
+        _say(f"Results CSV: {os.path.abspath(args.csv)}")
     if args.output:
         title = f"{args.preset}: top-{args.top_k} ({args.metric} distance)"
         draw_retrieval_grid(list(args.query), rows, query_id=qids, path=args.output, title=title)
@@ -573,7 +639,13 @@ def build_parser():
     p = sub.add_parser("search", help="rank a gallery folder against query images")
     p.add_argument("preset", metavar="PRESET")
     p.add_argument("--query", "-q", nargs="+", required=True, metavar="IMG")
-    p.add_argument("--gallery", "-g", required=True, metavar="FOLDER")
+    p.add_argument("--gallery", "-g", required=True, metavar="FOLDER|EMB.npy",
+                   help="a folder of images, or a saved gallery written by `keras-reid embed` (OUT.npy + OUT.paths.json, "
+                        "embedded once, searched many times)")
+    p.add_argument("--index", choices=("auto", "exact", "faiss"), default="auto",
+                   help="exact NumPy search (auto: measured fastest per call), or a FAISS flat index (needs faiss-cpu)")
+    p.add_argument("--json", help="write the rankings as JSON")
+    p.add_argument("--csv", help="write the rankings as CSV (query, rank, path, distance, id, match)")
     p.add_argument("--top-k", "-k", type=int, default=10)
     p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
     p.add_argument("--output", "-o", default=None, help="write the retrieval picture (PNG) here (default: none)")

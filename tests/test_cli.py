@@ -274,3 +274,47 @@ def test_default_model_card_loads_what_it_says(tmp_path):
     card = open(os.path.join(folder, "README.md")).read()
     handle = re.search(r'keras_reid\.load\("([^"]+)"\)', card).group(1)
     assert keras_reid.load(handle).embedding_dim == 512
+
+
+def test_search_a_saved_gallery_with_json_and_csv(workspace, tmp_path, capsys):
+    import csv
+
+    emb = tmp_path / "gallery.npy"
+    assert cli.main(["embed", workspace["preset"], workspace["gallery"], "-o", str(emb)]) == 0
+    query = os.path.join(workspace["gallery"], "id0001_c1_01.jpg")
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    assert cli.main(["search", workspace["preset"], "-q", query, "-g", str(emb), "-k", "5",
+                     "--json", str(out_json), "--csv", str(out_csv)]) == 0
+    saved = json.loads(out_json.read_text())["queries"][0]["results"]
+    # The same ranking as searching the folder (re-embedding it), the query itself excluded.
+    assert cli.main(["search", workspace["preset"], "-q", query, "-g", workspace["gallery"], "-k", "5",
+                     "--json", str(tmp_path / "f.json"), "--index", "faiss"]) == 0
+    folder = json.loads((tmp_path / "f.json").read_text())["queries"][0]["results"]
+    assert [os.path.basename(r["path"]) for r in saved] == [os.path.basename(r["path"]) for r in folder]
+    assert all(abs(a["distance"] - b["distance"]) < 1e-4 for a, b in zip(saved, folder))
+    assert "id0001_c1_01.jpg" not in [os.path.basename(r["path"]) for r in saved]
+    rows = list(csv.DictReader(open(out_csv)))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"] and rows[0]["path"] == saved[0]["path"]
+    # Embeddings of another preset are refused.
+    other = keras_reid.save_preset(keras_reid.build("mobilenetv2", image_shape=(64, 32, 3)), str(tmp_path / "other"))
+    capsys.readouterr()
+    assert cli.main(["search", other, "-q", query, "-g", str(emb)]) == 2
+    assert "cannot be compared" in capsys.readouterr().err
+
+
+def test_search_gallery_matches_a_full_sort():
+    from keras_reid.evaluation import compute_distance_matrix
+    from keras_reid.evaluation.gallery_search import search_gallery
+
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(3000, 32)).astype("float32")
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    queries = gallery[:40] + 0.01
+    exclude = [[i] for i in range(40)]
+    full = np.argsort(compute_distance_matrix(queries, gallery, metric="cosine"), axis=1, kind="stable")
+    for index in ("exact", "faiss"):
+        dist, idx = search_gallery(queries, gallery, k=10, exclude=exclude, index=index)
+        for i in range(40):
+            expected = [j for j in full[i] if j != i][:10]
+            assert idx[i].tolist() == expected, index
+        assert np.all(np.diff(dist, axis=1) >= -1e-6)
