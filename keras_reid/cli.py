@@ -383,7 +383,7 @@ def cmd_eval(args):
         q, g,
         [r.pid for r in dataset.query], [r.pid for r in dataset.gallery],
         [r.camid for r in dataset.query], [r.camid for r in dataset.gallery],
-        args.metric, args.max_rank, rerank=args.rerank,
+        args.metric, min(args.max_rank, len(dataset.gallery)), rerank=args.rerank,
     )
     valid = int(metrics.get("num_valid_queries", len(dataset.query)))
     _say(f"\n{args.preset} on {dataset.name} ({args.metric} distance{', re-ranked' if args.rerank else ''}"
@@ -623,6 +623,8 @@ def build_parser():
     from keras_reid.version import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show the backend's start-up log lines and library warnings (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="list the built-in presets and architectures")
@@ -704,17 +706,52 @@ def build_parser():
     return parser
 
 
+def _import_backend_quietly():
+    """Imports Keras (and TensorFlow, when it is the backend) with the native stderr muted.
+
+    TensorFlow's C++ start-up lines (absl, cpu_feature_guard, oneDNN) are written before
+    any log level applies; they say nothing a user can act on. `--verbose` keeps them.
+    """
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    verbose = bool(argv) and argv[0] in ("--verbose", "-v")
+    if verbose:
+        argv = argv[1:]
     if argv and argv[0] == "train":
-        args, extra = argparse.Namespace(command="train"), argv[1:]
+        args, extra = argparse.Namespace(command="train", verbose=verbose), argv[1:]
     else:
         args, extra = parser.parse_args(argv), None
+        verbose = verbose or args.verbose
     if args.command is None:
         parser.print_help()
         return 0
     logging.basicConfig(level=logging.WARNING, format="keras-reid: %(message)s")
+    if not verbose:
+        import warnings
+
+        # Library warnings (Keras, TensorFlow, NumPy) are for developers; keras_reid's own
+        # messages use logging and stay visible.
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        _import_backend_quietly()
     debug = os.environ.get("KERAS_REID_DEBUG")
     try:
         if args.command == "train":

@@ -84,7 +84,9 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
 
 
 def _load_keras_file(path, num_classes, load_weights):
-    import keras_reid  # noqa: F401  (registers the classes)
+    import keras_reid
+
+    keras_reid.register_all()  # every keras_reid class, for deserialisation
 
     # Keras reports an unreadable archive as "File not found"; say what is wrong.
     if not zipfile.is_zipfile(path):

@@ -576,8 +576,9 @@ def _build_from_config(config, num_classes=None, source=CONFIG_FILE):
     config = json.loads(json.dumps(config))
     if num_classes is not None:
         config["config"]["num_classes"] = num_classes
-    # Importing the package registers every keras_reid class for deserialisation.
-    import keras_reid  # noqa: F401
+    import keras_reid
+
+    keras_reid.register_all()  # every keras_reid class, for deserialisation
 
     try:
         return keras.saving.deserialize_keras_object(config)

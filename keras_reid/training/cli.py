@@ -106,6 +106,13 @@ def cli_train(args):
             f"keras-reid train: error: {args.output} already holds a checkpoint; pass --resume to continue "
             "it or choose another --output."
         )
+    import logging
+    import sys as _sys
+
+    # Per-epoch lines go to stderr (logging); results (the JSON line) to stdout. Keras'
+    # progress bar only on a terminal: in a redirected log it is control codes.
+    logging.getLogger("keras_reid.training").setLevel(logging.INFO)
+    verbose = 0 if args.quiet or not _sys.stdout.isatty() else "auto"
     mixed = {"auto": None, "on": True, "off": False}[args.mixed_precision]
     init = None if args.init_preset == "none" else args.init_preset
     overrides = {"image_size": tuple(args.image_size)} if args.image_size else {}
@@ -128,7 +135,7 @@ def cli_train(args):
         mixed_precision=mixed,
         distribute=None if args.distribute == "none" else args.distribute,
         deterministic=not args.no_deterministic,
-        verbose=0 if args.quiet else "auto",
+        verbose=verbose,
         allow_changes=args.allow_changes,
         skip_bad_images=args.skip_bad_images,
         preflight=not args.no_preflight,

@@ -251,6 +251,8 @@ class EpochEndCallback(keras.callbacks.Callback):
             run.last_metrics = dict(metrics, epoch=done)
         row["time_s"] = round(time.time() - self._start, 3)
         run.append_log(row)
+        logger.info("epoch %d/%d (%s): %s", done, run.epochs, self.phase,
+                    ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items() if k not in ("epoch", "phase")))
         state = {
             "epoch": done,
             "phase": self.phase,
@@ -730,6 +732,7 @@ def train(
                     steps_per_epoch=steps,
                     callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)],
                     verbose=verbose,
+                    shuffle=False,  # the sampler orders every epoch (stateless in seed and epoch)
                 )
             set_trainable(model, None)
     except _StopTraining as stop:
