@@ -240,10 +240,11 @@ def plot_cmc(cmc, path=None, max_rank=20, title="CMC curve", size=(560, 400)):
         y = top + (1 - (value - y_min) / max(1.0 - y_min, 1e-9)) * plot_h
         return x, y
 
-    # Grid and axes.
-    steps = 5
-    for i in range(steps + 1):
-        value = y_min + (1 - y_min) * i / steps
+    # Grid and axes: round percentages (a multiple of 5, 10, 20, 25 or 50 %), at most 8 steps.
+    step = next(s for s in (0.05, 0.1, 0.2, 0.25, 0.5) if (1.0 - y_min) / s <= 8 + 1e-9)
+    y_min = np.floor(y_min / step + 1e-9) * step
+    for i in range(int(round((1.0 - y_min) / step)) + 1):
+        value = y_min + i * step
         _, y = px(1, value)
         draw.line([(left, y), (left + plot_w, y)], fill=(225, 225, 225))
         label = f"{100 * value:.0f}%"

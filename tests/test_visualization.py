@@ -126,3 +126,22 @@ def test_hacnn_boxes_and_attention_grid(tmp_path):
     np.testing.assert_allclose(boxes[1], (0, 0, 64, 40))
     grid = draw_attention_grid(np.zeros((64, 32, 3), np.uint8), np.random.rand(4, 2, 3), path=str(tmp_path / "a.png"))
     assert grid.width > 4 * 96 and Image.open(tmp_path / "a.png").size == grid.size
+
+
+@pytest.mark.parametrize("first", [0.37, 0.05, 0.91, 0.62])
+def test_cmc_axis_ticks_are_round_percentages(first, monkeypatch):
+    from keras_reid import visualization
+
+    labels = []
+    original = visualization.ImageDraw.ImageDraw.text
+
+    def record(self, xy, text, *args, **kwargs):
+        labels.append(text)
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(visualization.ImageDraw.ImageDraw, "text", record)
+    visualization.plot_cmc(np.linspace(first, 1.0, 20), None)
+    ticks = [int(t[:-1]) for t in labels if t.endswith("%") and t[:-1].isdigit()]
+    assert ticks[-1] == 100 and 3 <= len(ticks) <= 9
+    steps = {b - a for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1 and steps.pop() in (5, 10, 20, 25, 50), ticks
