@@ -67,6 +67,7 @@ def add_train_arguments(parser):
                         help="drop undecodable training images (named in a warning) instead of stopping")
     parser.add_argument("--no-preflight", action="store_true",
                         help="do not decode every training image before the first step")
+    parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUTPUT/tensorboard")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -139,6 +140,7 @@ def cli_train(args):
         allow_changes=args.allow_changes,
         skip_bad_images=args.skip_bad_images,
         preflight=not args.no_preflight,
+        tensorboard=args.tensorboard,
         **overrides,
     )
     print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"],

@@ -523,6 +523,7 @@ def train(
     allow_changes=False,
     preflight=True,
     skip_bad_images=False,
+    tensorboard=False,
     **recipe_overrides,
 ):
     """Trains a ReID model with a recipe and writes a preset.
@@ -558,6 +559,8 @@ def train(
         preflight: decode every training image before the first step, so a corrupt file is
             reported by name (with `skip_bad_images=False`) instead of stopping an epoch.
         skip_bad_images: drop undecodable training images with a warning naming them.
+        tensorboard: also write TensorBoard logs (loss, learning rate, evaluation metrics per
+            epoch) to `output_dir/tensorboard` (`keras.callbacks.TensorBoard`).
         **recipe_overrides: other `Recipe` fields.
 
     Returns a dict: `model`, `recipe`, `history` (log rows), `metrics` (last evaluation),
@@ -607,6 +610,11 @@ def train(
     elif init_preset is None:
         recipe = recipe.replace(init_preset=None)
     _check_recipe(recipe)
+    if tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise TrainingConfigError("--tensorboard needs the tensorboard package: pip install keras-reid[tensorboard]")
     epochs = recipe.epochs
     os.makedirs(output_dir, exist_ok=True)
     ckpt_dir = os.path.join(output_dir, CHECKPOINT_DIR)
@@ -704,6 +712,9 @@ def train(
                     logger.warning("Before training (init preset %s): mAP %.4f, rank-1 %.4f.", handle, run.metrics_before["mAP"], run.metrics_before["rank1"])
             if resumed:
                 restore_model(resumed[0], model)
+            # The epoch-end callback adds the evaluation metrics to `logs`, so TensorBoard
+            # (which runs after it) records them too.
+            board = [keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), write_graph=False)] if tensorboard else []
             phases = _phases(recipe, epochs)
             ckpt_phase = next((i for i, p in enumerate(phases) if p[1] < initial_epoch <= p[2]), None) if resumed else None
             previous = None
@@ -730,7 +741,7 @@ def train(
                     initial_epoch=first,
                     epochs=end,
                     steps_per_epoch=steps,
-                    callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)],
+                    callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)] + board,
                     verbose=verbose,
                     shuffle=False,  # the sampler orders every epoch (stateless in seed and epoch)
                 )

@@ -309,3 +309,15 @@ def test_list_recipes_and_unknown_recipe(capsys):
     assert main(["train", "--recipe", "mobilenet_multisource", "--dataset", "image_folder", "--root", ".", "--output", "x"]) == 2
     err = capsys.readouterr().err
     assert "Unknown recipe 'mobilenet_multisource'" in err and "Did you mean mobilenetv2_multisource" in err
+
+
+def test_tensorboard_logs(tiny_root, tmp_path):
+    out = tmp_path / "tb"
+    train(tiny_recipe(epochs=1, fixbase_epochs=0, lr_milestones=()), tiny_root, str(out), verbose=0,
+          eval_every=1, tensorboard=True, write_preset=False)
+    events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and any(e.stat().st_size > 0 for e in events)
+    import tensorflow as tf
+
+    tags = {v.tag for e in events for event in tf.compat.v1.train.summary_iterator(str(e)) for v in event.summary.value}
+    assert any("loss" in t for t in tags) and any("mAP" in t for t in tags), tags
