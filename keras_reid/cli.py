@@ -422,6 +422,7 @@ def cmd_visualize_attention(args):
 
     from keras_reid.feature_extractor import read_image
     from keras_reid.visualization import (
+        activation_map,
         attention_maps,
         draw_attention_grid,
         draw_region_grid,
@@ -442,10 +443,12 @@ def cmd_visualize_attention(args):
         batch = np.asarray(preprocessor(image[None]), "float32")
         results = attention_maps(model, batch)
         if not results:
-            raise CLIError(
-                f"{args.preset} has no attention layer to visualise (supported: StRA ModeAttention, "
-                "CSA CompressedSelfAttention, HA-CNN HardRegionalAttention)"
-            )
+            # No attention layer: where the model looks instead (torchreid's activation map).
+            name, maps = activation_map(model, batch)
+            pictures.append(draw_attention_grid(image, maps[0], titles=["activation"]))
+            _say(f"{path}: {args.preset} has no attention layer; activation map of {name} "
+                 f"({maps.shape[1]}x{maps.shape[2]}, sum of squared activations)")
+            continue
         shown = results if args.layer is None else [r for r in results if args.layer in r["layer"]]
         if not shown:
             raise CLIError(f"no attention layer matches --layer {args.layer!r}; layers: "

@@ -404,6 +404,33 @@ def attention_maps(model, images):
     return results
 
 
+def activation_map(model, images):
+    """Where a model without attention layers looks: its last feature map's activation energy.
+
+    As torchreid's `visualize_actmap`: the sum over channels of the squared activations of
+    the network's last 4-D feature map (before pooling), per image, scaled to [0, 1].
+
+    Args:
+        model: a `ReIDModel` (its functional `network` is read, nothing is modified).
+        images: a float batch already preprocessed for the model.
+
+    Returns `(layer_name, maps)` with `maps` `(N, h, w, 1)` float32.
+    """
+    import keras
+
+    network = getattr(model, "network", model)
+    candidates = [l for l in network.layers if len(getattr(l, "output", None).shape or ()) == 4 and l.output.shape[1] > 1]
+    if not candidates:
+        raise ValueError(f"{model.name} has no 4-D feature map to visualise.")
+    layer = candidates[-1]
+    features = keras.Model(network.input, layer.output)(images, training=False)
+    energy = np.sum(np.square(keras.ops.convert_to_numpy(features).astype(np.float32)), axis=-1)
+    low = energy.min(axis=(1, 2), keepdims=True)
+    high = energy.max(axis=(1, 2), keepdims=True)
+    span = high - low
+    return layer.name, ((energy - low) / np.where(span > 0, span, 1.0))[..., None]
+
+
 def hacnn_region_boxes(translations, image_size):
     """HA-CNN region boxes `(x0, y0, x1, y1)` in pixels for translations `(4, 2)`.
 

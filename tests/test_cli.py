@@ -189,9 +189,17 @@ def test_visualize_attention(workspace, tmp_path, capsys):
     assert cli.main(["visualize", "attention", preset, image, "--output", str(out), "--max-maps", "4"]) == 0
     assert "mode_attention" in capsys.readouterr().out
     assert Image.open(out).width > 5 * 96
-    # a model without attention layers: one-line error
-    assert cli.main(["visualize", "attention", workspace["preset"], image, "-o", str(out)]) == 2
-    assert "no attention layer" in capsys.readouterr().err
+    # a model without attention layers: its activation map (torchreid's visualize_actmap)
+    out.unlink()
+    assert cli.main(["visualize", "attention", workspace["preset"], image, "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "no attention layer; activation map of features_18_conv" in said
+    picture = Image.open(out)
+    assert picture.width >= 2 * 96  # the input and one heat map
+    from keras_reid.visualization import activation_map
+
+    name, maps = activation_map(keras_reid.load(workspace["preset"]), np.random.rand(2, 64, 32, 3).astype("float32"))
+    assert maps.shape == (2, 4, 2, 1) and maps.min() == 0.0 and maps.max() == 1.0
 
 
 def test_train_delegates_to_keras_reid_training(capsys):
