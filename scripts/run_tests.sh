@@ -20,11 +20,13 @@ run() {
   fi
 }
 
-run tensorflow tests
+# The docstring examples run too (--doctest-modules): the whole package on TensorFlow, the
+# model code (layers, models, losses) on PyTorch; they print the same on every backend.
+run tensorflow --doctest-modules tests keras_reid
 # Model code must run on every backend; the CLI, data, evaluation and training tests are
 # backend-independent or start their own backend subprocesses, so they run once (above).
 MULTI_BACKEND=(tests/layers tests/backbones tests/models tests/losses)
 # Converted-weight parity is required on TensorFlow and JAX.
 run jax "${MULTI_BACKEND[@]}" tests/conversion/test_parity.py tests/conversion/test_parity_hacnn_pcb.py
-run torch "${MULTI_BACKEND[@]}"
+run torch --doctest-modules "${MULTI_BACKEND[@]}" keras_reid/layers keras_reid/models keras_reid/losses
 exit "${status}"

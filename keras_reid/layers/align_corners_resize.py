@@ -63,7 +63,7 @@ class AlignCornersResize(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> AlignCornersResize(scale=2)(np.random.rand(2, 5, 4, 1).astype("float32")).shape
+    >>> tuple(AlignCornersResize(scale=2)(np.random.rand(2, 5, 4, 1).astype("float32")).shape)
     (2, 10, 8, 1)
 
     Reference: PyTorch `torch.nn.functional.interpolate` documentation (align_corners).

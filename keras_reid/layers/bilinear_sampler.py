@@ -201,7 +201,7 @@ class AxisAlignedSampler(keras.layers.Layer):
     >>> import numpy as np
     >>> x = np.random.rand(2, 80, 32, 8).astype("float32")
     >>> t = np.zeros((2, 2), "float32")
-    >>> AxisAlignedSampler(resize_to=(24, 28))([x, t]).shape
+    >>> tuple(AxisAlignedSampler(resize_to=(24, 28))([x, t]).shape)
     (2, 24, 28, 8)
 
     Reference: Jaderberg et al., "Spatial Transformer Networks", NeurIPS 2015; Li, Zhu,

@@ -28,7 +28,7 @@ class GroupedPointwiseConv(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = GroupedPointwiseConv(16, groups=4)
-    >>> layer(np.ones((2, 5, 5, 8), "float32")).shape
+    >>> tuple(layer(np.ones((2, 5, 5, 8), "float32")).shape)
     (2, 5, 5, 16)
     """
 

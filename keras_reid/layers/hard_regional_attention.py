@@ -21,7 +21,7 @@ class HardRegionalAttention(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> HardRegionalAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape
+    >>> tuple(HardRegionalAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape)
     (2, 4, 2)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

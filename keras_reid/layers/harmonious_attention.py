@@ -19,7 +19,7 @@ class HarmoniousAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> soft, theta = HarmoniousAttention()(np.random.rand(2, 8, 4, 32).astype("float32"))
-    >>> soft.shape, theta.shape
+    >>> tuple(soft.shape), tuple(theta.shape)
     ((2, 8, 4, 32), (2, 4, 2))
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

@@ -19,7 +19,7 @@ class HarmoniousChannelAttention(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> HarmoniousChannelAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape
+    >>> tuple(HarmoniousChannelAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape)
     (2, 1, 1, 32)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

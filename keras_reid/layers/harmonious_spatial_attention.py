@@ -17,7 +17,7 @@ class HarmoniousSpatialAttention(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> HarmoniousSpatialAttention()(np.random.rand(2, 8, 4, 16).astype("float32")).shape
+    >>> tuple(HarmoniousSpatialAttention()(np.random.rand(2, 8, 4, 16).astype("float32")).shape)
     (2, 8, 4, 1)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

@@ -72,7 +72,7 @@ class InceptionA(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> InceptionA(128)(np.random.rand(2, 8, 4, 32).astype("float32")).shape
+    >>> tuple(InceptionA(128)(np.random.rand(2, 8, 4, 32).astype("float32")).shape)
     (2, 8, 4, 128)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

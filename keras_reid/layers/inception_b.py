@@ -25,7 +25,7 @@ class InceptionB(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> InceptionB(128)(np.random.rand(2, 8, 7, 32).astype("float32")).shape
+    >>> tuple(InceptionB(128)(np.random.rand(2, 8, 7, 32).astype("float32")).shape)
     (2, 4, 4, 128)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

@@ -18,9 +18,9 @@ class InstanceNormalization(keras.layers.Layer):
         epsilon: added to the variance (PyTorch's 1e-5).
 
     Example:
-    >>> import numpy as np
-    >>> y = InstanceNormalization()(np.random.rand(2, 8, 4, 3).astype("float32"))
-    >>> bool(np.allclose(np.asarray(y).mean(axis=(1, 2)), 0, atol=1e-5))
+    >>> import keras, numpy as np
+    >>> y = keras.ops.convert_to_numpy(InstanceNormalization()(np.random.rand(2, 8, 4, 3).astype("float32")))
+    >>> bool(np.allclose(y.mean(axis=(1, 2)), 0, atol=1e-5))
     True
 
     Reference: Ulyanov et al., "Instance Normalization", arXiv:1607.08022; used for

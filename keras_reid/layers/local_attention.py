@@ -40,7 +40,7 @@ class LocalAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = LocalAttention(filters=64, heads=8)
-    >>> layer(np.random.rand(2, 8, 4, 64).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 8, 4, 64).astype("float32")).shape)
     (2, 8, 4, 64)
 
     Reference: Zhang et al., "Structure-Regularized Attention for Deformable Object

@@ -46,7 +46,7 @@ class ModeAttention(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> out, div = ModeAttention(heads=8)(np.random.rand(2, 8, 4, 512).astype("float32"))
-    >>> out.shape, div.shape
+    >>> tuple(out.shape), tuple(div.shape)
     ((2, 8, 4, 512), (2,))
 
     Reference: Zhang et al., StRA, arXiv:2106.06672; upstream `models/component.py` (`MoE`).

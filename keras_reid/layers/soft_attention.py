@@ -21,7 +21,7 @@ class SoftAttention(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> SoftAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape
+    >>> tuple(SoftAttention()(np.random.rand(2, 8, 4, 32).astype("float32")).shape)
     (2, 8, 4, 32)
 
     Reference: Li, Zhu, Gong, "Harmonious Attention Network for Person

@@ -32,7 +32,7 @@ class StRABottleneck(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> out, div = StRABottleneck(64)(np.random.rand(2, 8, 4, 256).astype("float32"))
-    >>> out.shape
+    >>> tuple(out.shape)
     (2, 8, 4, 256)
 
     Reference: Zhang et al., StRA, arXiv:2106.06672.

@@ -31,7 +31,7 @@ class ResNet50StRA(ResNet50ReID):
     >>> import numpy as np, keras_reid
     >>> model = keras_reid.build("resnet50_stra", num_classes=751, image_shape=(64, 32, 3))
     >>> out = model(np.zeros((2, 64, 32, 3), "float32"), training=True)
-    >>> sorted(out), out["logits"].shape
+    >>> sorted(out), tuple(out["logits"].shape)
     (['embedding', 'logits'], (2, 751))
 
     Reference: Zhang, Shen, Li, Liu, "Structure-Regularized Attention for Deformable
