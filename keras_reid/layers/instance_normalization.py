@@ -39,9 +39,14 @@ class InstanceNormalization(keras.layers.Layer):
     def call(self, x):
         dtype = x.dtype
         x = ops.cast(x, "float32")
-        mean = ops.mean(x, axis=(1, 2), keepdims=True)
-        # One pass over the map for both moments (clamped: E[x²] − E[x]² can round below 0).
-        variance = ops.maximum(ops.mean(ops.square(x), axis=(1, 2), keepdims=True) - ops.square(mean), 0.0)
+        # One pass over the map for both moments, on values shifted by each map's first
+        # pixel: the variance is unchanged and E[d²] − E[d]² no longer cancels the digits
+        # a large mean would (clamped: it can still round below 0).
+        shift = x[:, :1, :1, :]
+        d = x - shift
+        d_mean = ops.mean(d, axis=(1, 2), keepdims=True)
+        variance = ops.maximum(ops.mean(ops.square(d), axis=(1, 2), keepdims=True) - ops.square(d_mean), 0.0)
+        mean = d_mean + shift
         # The affine map folded into one scale and shift per image and channel.
         scale = ops.rsqrt(variance + self.epsilon) * ops.cast(self.gamma, "float32")
         shift = ops.cast(self.beta, "float32") - mean * scale

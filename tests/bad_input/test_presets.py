@@ -190,6 +190,7 @@ def test_links_inside_the_preset_still_load(tiny_preset, tmp_path):  # noqa: F81
 HOSTILE_HUB_SCRIPT = """
 import json, sys, time
 import keras_reid
+keras_reid.register_all()  # import Keras and the backend before timing (keras_reid imports lazily)
 results = {}
 for handle in sys.argv[1:]:
     start = time.perf_counter()
@@ -447,6 +448,7 @@ def silent_server():
 TIMEOUT_SCRIPT = """
 import json, time
 import keras_reid
+keras_reid.register_all()  # import Keras and the backend before timing (keras_reid imports lazily)
 start = time.perf_counter()
 try:
     keras_reid.load("hf://keras-reid-test/tiny")

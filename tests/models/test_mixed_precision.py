@@ -10,7 +10,10 @@ import keras_reid
 from keras_reid.models.registry import list_architectures
 from tests.test_case import to_numpy
 
+# Small inputs for the MobileNetV2 family keep the suite fast; the ResNet models keep 128×64 (a 4×2
+# last feature map loses too much precision in float16), HA-CNN its 160×64.
 SHAPES = {"hacnn": (160, 64, 3)}
+SMALL = (64, 32, 3)
 
 
 def calibrate_batch_norms(model, x):
@@ -62,11 +65,12 @@ OPTIONS = {"mobilenetv2+in+bnneck": ("mobilenetv2", {"instance_norm_blocks": (2,
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("name", list_architectures() + list(OPTIONS))
 def test_mixed_precision_embeddings_finite_and_close(name, policy):
-    if keras.backend.backend() != "tensorflow" and name not in ("resnet50_stra", "mobilenetv2_stra"):
-        # Every architecture on TensorFlow; the StRA models (ModeAttention) on every backend.
-        pytest.skip("all architectures run on TensorFlow; JAX and PyTorch run the StRA models")
+    if keras.backend.backend() != "tensorflow" and (name != "resnet50_stra" or policy != "mixed_float16"):
+        # Every architecture and policy on TensorFlow; elsewhere the case of the bug (ModeAttention
+        # overflowing float16 in resnet50_stra), to keep the suite short.
+        pytest.skip("all architectures run on TensorFlow; JAX and PyTorch run resnet50_stra in mixed_float16")
     arch, options = OPTIONS.get(name, (name, {}))
-    shape = SHAPES.get(arch, (128, 64, 3))
+    shape = SHAPES.get(arch, SMALL if arch.startswith("mobilenetv2") else (128, 64, 3))
     keras.utils.set_random_seed(0)
     reference = keras_reid.build(arch, image_shape=shape, **options)
     x = structured_images(4, shape)
