@@ -250,6 +250,23 @@ def cuhk01(root, split_id=0, seed=0):
 _CUHK03_PARTIAL_PATTERN = re.compile(r"^(\d+)_(\d+)\.(jpg|jpeg|png)$", re.IGNORECASE)
 
 
+def parse_cuhk03_folder(folder):
+    """`PPPP_NN.jpg` images (NN 00–04 camera A → camid 0, 05–09 camera B → camid 1) with the
+    names' own identity numbers; any other image name raises `DatasetParseError`."""
+    folder = require_dir(folder, "<folder>/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)")
+    paths, _ = list_image_files(folder)
+    records, bad = [], []
+    for path in paths:
+        match = _CUHK03_PARTIAL_PATTERN.match(os.path.basename(path))
+        if not match or int(match.group(2)) > 9:
+            bad.append(path)
+            continue
+        records.append(ImageRecord(path, int(match.group(1)), 0 if int(match.group(2)) < 5 else 1))
+    if bad:
+        raise_unparsable(folder, bad, "PPPP_NN.jpg with NN in 00..09")
+    return records
+
+
 def cuhk03_partial(root):
     """The keras_reid CUHK03-partial protocol (`../shared/datasets/cuhk03_labeled_partial`).
 
@@ -257,23 +274,8 @@ def cuhk03_partial(root):
     is camera A (camid 0), 05–09 camera B (camid 1). Query = every camera-A `val` image,
     gallery = every camera-B `val` image.
     """
-    layout = "<root>/{train,val}/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)"
     base = _locate(root, ("cuhk03_labeled_partial",), ("train", "val"))
-    splits = {}
-    for split in ("train", "val"):
-        folder = require_dir(os.path.join(base, split), layout)
-        paths, _ = list_image_files(folder)
-        records, bad = [], []
-        for path in paths:
-            match = _CUHK03_PARTIAL_PATTERN.match(os.path.basename(path))
-            if not match or int(match.group(2)) > 9:
-                bad.append(path)
-                continue
-            nn = int(match.group(2))
-            records.append(ImageRecord(path, int(match.group(1)), 0 if nn < 5 else 1))
-        if bad:
-            raise_unparsable(folder, bad, "PPPP_NN.jpg with NN in 00..09")
-        splits[split] = records
+    splits = {split: parse_cuhk03_folder(os.path.join(base, split)) for split in ("train", "val")}
     query = [r for r in splits["val"] if r.camid == 0]
     gallery = [r for r in splits["val"] if r.camid == 1]
     return ReIDDataset("cuhk03_partial", relabel(splits["train"]), query, gallery)

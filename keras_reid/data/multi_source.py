@@ -15,8 +15,8 @@ clean in-domain evaluation; it is the dataset's query/gallery when present.
 import logging
 import os
 
-from keras_reid.data.base import DatasetLayoutError, ImageRecord, ReIDDataset, list_image_files, register_dataset, require_dir
-from keras_reid.data.datasets import cuhk03_partial
+from keras_reid.data.base import DatasetLayoutError, ImageRecord, ReIDDataset, register_dataset
+from keras_reid.data.datasets import cuhk03_partial, parse_cuhk03_folder
 from keras_reid.data.dg_benchmarks import DG_BENCHMARKS
 from keras_reid.data.flat_folder import parse_flat_folder
 
@@ -35,25 +35,6 @@ DEFAULT_SOURCES = tuple(CUHK03_SOURCES) + tuple(FLAT_SOURCES)
 # CUHK03 identities held out for the in-domain val split (cuhk03_labeled_partial/val).
 CUHK03_VAL_IDS = range(743, 843)
 _FORBIDDEN = set(DG_BENCHMARKS) | {"i-lid", "i-lids"}
-
-
-def _cuhk03_records(folder):
-    """`PPPP_NN.jpg` (NN 00–04 camera A, 05–09 camera B) with the file's own identity number."""
-    from keras_reid.data.datasets import _CUHK03_PARTIAL_PATTERN
-    from keras_reid.data.base import raise_unparsable
-
-    require_dir(folder, "<folder>/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)")
-    paths, _ = list_image_files(folder)
-    records, bad = [], []
-    for path in paths:
-        match = _CUHK03_PARTIAL_PATTERN.match(os.path.basename(path))
-        if not match or int(match.group(2)) > 9:
-            bad.append(path)
-            continue
-        records.append(ImageRecord(path, int(match.group(1)), 0 if int(match.group(2)) < 5 else 1))
-    if bad:
-        raise_unparsable(folder, bad, "PPPP_NN.jpg with NN in 00..09")
-    return records
 
 
 def multi_source(root, sources=DEFAULT_SOURCES, val=True):
@@ -86,7 +67,7 @@ def multi_source(root, sources=DEFAULT_SOURCES, val=True):
     keyed = []  # (identity key, source index, record)
     for index, source in enumerate(sources):
         if source in CUHK03_SOURCES:
-            records = _cuhk03_records(os.path.join(root, CUHK03_SOURCES[source]))
+            records = parse_cuhk03_folder(os.path.join(root, CUHK03_SOURCES[source]))
             held_out = [r for r in records if r.pid in CUHK03_VAL_IDS]
             if held_out:
                 logger.warning("%s: excluded %d image(s) of the held-out val identities 0743-0842.", source, len(held_out))
