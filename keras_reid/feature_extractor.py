@@ -207,6 +207,8 @@ class FeatureExtractor:
         on_error: "raise" (default): an unreadable file raises `ImageReadError` naming
             it; "skip": it is skipped with a warning and `__call__` returns
             `(embeddings, kept)`, the inputs that were embedded.
+        num_workers: threads that decode and resize images ahead of the model (overlapping
+            reading with the forward pass); None: `min(4, cpu_count)`, 0: decode inline.
 
     Call it on: a list of image paths, PIL images or uint8 `(H, W, 3)` arrays (mixed
     is fine), a uint8 `(N, H, W, 3)` array, a single path/image, or a folder path
@@ -223,7 +225,9 @@ class FeatureExtractor:
     (2, 512)
     """
 
-    def __init__(self, model_or_handle, batch_size=32, flip=False, preprocessor=None, verbose="auto", on_error="raise"):
+    def __init__(
+        self, model_or_handle, batch_size=32, flip=False, preprocessor=None, verbose="auto", on_error="raise", num_workers=None
+    ):
         import keras
 
         if isinstance(model_or_handle, keras.Model):
@@ -248,6 +252,11 @@ class FeatureExtractor:
                 f"The preprocessor resizes to {tuple(self.preprocessor.image_size)} but the model "
                 f"expects {expected} inputs."
             )
+        if num_workers is None:
+            num_workers = min(4, os.cpu_count() or 1)
+        if int(num_workers) < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}.")
+        self.num_workers = int(num_workers)
         self.last_paths = None
 
     @staticmethod
@@ -352,6 +361,42 @@ class FeatureExtractor:
             out = 0.5 * (out[:n] + out[n:])
         return out
 
+    def _decode_one(self, item, name):
+        try:
+            return self._fit(read_image(item, name))
+        except ImageReadError as e:
+            return e
+
+    def _decoded(self, items):
+        """Yields `(name, image or ImageReadError)` in input order.
+
+        With more than one batch, worker threads decode and resize up to two batches ahead
+        while the model runs (Pillow and TensorFlow release the GIL), so reading overlaps
+        the forward pass; the look-ahead bounds memory to about three batches of images
+        at the model's size.
+        """
+        if len(items) <= self.batch_size or self.num_workers < 1:
+            for item, name in items:
+                yield name, self._decode_one(item, name)
+            return
+        import collections
+        from concurrent.futures import ThreadPoolExecutor
+
+        ahead = 2 * self.batch_size
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="keras_reid_decode") as pool:
+            pending = collections.deque()
+            iterator = iter(items)
+            for item, name in iterator:
+                pending.append((name, pool.submit(self._decode_one, item, name)))
+                if len(pending) >= ahead:
+                    break
+            while pending:
+                name, future = pending.popleft()
+                for item, next_name in iterator:
+                    pending.append((next_name, pool.submit(self._decode_one, item, next_name)))
+                    break
+                yield name, future.result()
+
     # -- main entry -------------------------------------------------------------------
     def __call__(self, inputs, on_error=None):
         """Embeds `inputs` (see the class docstring); returns `(N, D)` float32 or, with
@@ -376,15 +421,15 @@ class FeatureExtractor:
                 images.clear()
                 names.clear()
 
-        for done, (item, name) in enumerate(items, start=1):
-            try:
-                images.append(self._fit(read_image(item, name)))
-                names.append(name)
-            except ImageReadError as e:
+        for done, (name, result) in enumerate(self._decoded(items), start=1):
+            if isinstance(result, ImageReadError):
                 if on_error == "raise":
-                    raise
+                    raise result
                 skipped.append(name)
-                logger.warning("Skipping %s", e)
+                logger.warning("Skipping %s", result)
+            else:
+                images.append(result)
+                names.append(name)
             if len(images) == self.batch_size:
                 flush()
                 progress.update(done)

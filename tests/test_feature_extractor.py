@@ -79,6 +79,29 @@ def test_batching_does_not_change_results(model):
     np.testing.assert_allclose(many, one_batch, atol=1e-5)
 
 
+def test_threaded_decoding_keeps_order_and_names_bad_files(model, tmp_path):
+    """Decoding ahead in threads (several batches): same embeddings, same order, and a
+    bad file in a later batch is still reported by name or skipped in place."""
+    paths = []
+    for i, image in enumerate(_images(9, seed=3, size=(90, 30))):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    inputs = paths[:6] + [bad] + paths[6:]
+    inline = FeatureExtractor(model, batch_size=2, verbose=False, num_workers=0)
+    threaded = FeatureExtractor(model, batch_size=2, verbose=False, num_workers=3)
+    out, kept = threaded(inputs, on_error="skip")
+    ref, ref_kept = inline(inputs, on_error="skip")
+    assert kept == ref_kept == [str(p) for p in paths]
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+    np.testing.assert_allclose(out, _manual(model, np.stack([np.asarray(Image.open(p)) for p in paths])), atol=1e-5)
+    with pytest.raises(ImageReadError, match="bad.png"):
+        threaded(inputs)
+    with pytest.raises(ValueError, match="num_workers"):
+        FeatureExtractor(model, num_workers=-1)
+
+
 def test_odd_images(model, tmp_path):
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (50, 30, 3), dtype=np.uint8)
