@@ -36,12 +36,12 @@ class CombinedReIDLoss(ReIDLoss):
         self.triplet_weight = float(triplet_weight)
         self.triplet = TripletLoss(margin=margin, soft_margin=soft_margin)
 
-    def __call__(self, labels, outputs, logit_names):
+    def __call__(self, labels, outputs, logit_names, sample_weight=None):
         if not logit_names and self.triplet_weight:
-            return self.triplet_weight * self.triplet(labels, outputs)
-        loss = super().__call__(labels, outputs, logit_names)
+            return self.triplet_weight * self.triplet(labels, outputs, sample_weight=sample_weight)
+        loss = super().__call__(labels, outputs, logit_names, sample_weight)
         if self.triplet_weight:
-            loss = loss + self.triplet_weight * self.triplet(labels, outputs)
+            loss = loss + self.triplet_weight * self.triplet(labels, outputs, sample_weight=sample_weight)
         return loss
 
     def get_config(self):

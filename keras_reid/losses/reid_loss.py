@@ -28,12 +28,12 @@ class ReIDLoss:
         self.label_smoothing = label_smoothing
         self.head_weights = dict(head_weights or {})
 
-    def __call__(self, labels, outputs, logit_names):
+    def __call__(self, labels, outputs, logit_names, sample_weight=None):
         total, weight_sum = 0.0, 0.0
         for name in logit_names:
             weight = self.head_weights.get(name, 1.0)
             total = total + weight * label_smoothed_cross_entropy(
-                labels, outputs[name], self.label_smoothing
+                labels, outputs[name], self.label_smoothing, sample_weight
             )
             weight_sum += weight
         if not logit_names:

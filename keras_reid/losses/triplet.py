@@ -13,24 +13,25 @@ def pairwise_euclidean_distance(embeddings):
     return ops.sqrt(ops.maximum(dist, 1e-12))
 
 
-def batch_hard_triplet_loss(labels, embeddings, margin=0.3, soft_margin=False):
+def batch_hard_triplet_loss(labels, embeddings, margin=0.3, soft_margin=False, sample_weight=None):
     """Batch-hard triplet loss (Hermans et al. 2017) as torchreid's / fast-reid's `TripletLoss`.
 
     For every anchor: the hardest positive (largest distance to a same-id sample, the anchor
     itself included, as torchreid) and the hardest negative (smallest distance to another
     id); loss = mean(max(0, d_ap − d_an + margin)), or mean(softplus(d_ap − d_an)) with
     `soft_margin=True` (fast-reid's `SoftMarginLoss`). An anchor without negatives in the
-    batch contributes 0.
+    batch contributes 0. `sample_weight` weighs each anchor's term (`Σ w·l / batch`).
     """
+    from keras_reid.losses.cross_entropy import weighted_mean
+
     labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
     dist = pairwise_euclidean_distance(embeddings)
     same = ops.equal(ops.expand_dims(labels, 1), ops.expand_dims(labels, 0))
     hardest_positive = ops.max(ops.where(same, dist, ops.zeros_like(dist)), axis=1)
     hardest_negative = ops.min(ops.where(same, ops.full_like(dist, _NO_NEGATIVE), dist), axis=1)
     diff = hardest_positive - hardest_negative
-    if soft_margin:
-        return ops.mean(ops.softplus(diff))
-    return ops.mean(ops.relu(diff + margin))
+    per_anchor = ops.softplus(diff) if soft_margin else ops.relu(diff + margin)
+    return weighted_mean(per_anchor, sample_weight)
 
 
 @keras_reid_export
@@ -61,9 +62,9 @@ class TripletLoss:
         self.margin = float(margin)
         self.soft_margin = bool(soft_margin)
 
-    def __call__(self, labels, outputs, logit_names=None):
+    def __call__(self, labels, outputs, logit_names=None, sample_weight=None):
         embeddings = outputs["embedding"] if isinstance(outputs, dict) else outputs
-        return batch_hard_triplet_loss(labels, embeddings, self.margin, self.soft_margin)
+        return batch_hard_triplet_loss(labels, embeddings, self.margin, self.soft_margin, sample_weight)
 
     def get_config(self):
         return {"margin": self.margin, "soft_margin": self.soft_margin}

@@ -78,6 +78,9 @@ class ReIDModel(keras.Model):
         for name, weight in self.auxiliary_loss_weights.items():
             if weight:
                 self.add_loss(weight * ops.mean(ops.cast(outputs[name], "float32")))
+        return self._training_outputs(outputs)
+
+    def _training_outputs(self, outputs):
         # BNNeck models train their metric loss on the feature before the neck's BatchNorm.
         result = {"embedding": outputs.get("metric_embedding", outputs["embedding"])}
         for name in self.logit_names:
@@ -93,16 +96,50 @@ class ReIDModel(keras.Model):
         super().compile(optimizer=optimizer, loss=None, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The training objective: the compiled ReID loss on the heads, plus `model.losses`.
+
+        `fit` passes the training outputs (a dict). `evaluate` passes the inference
+        embedding, from which no identity loss follows, so the heads are recomputed in
+        inference mode (BatchNorm with running statistics, no dropout) together with the
+        weighted auxiliary terms: `evaluate` reports the same objective as `fit`, on
+        held-out data. `sample_weight` weighs each sample's loss terms (`Σ w·l / batch`,
+        Keras' reduction for standard losses); a custom loss that cannot take it raises
+        rather than ignoring it.
+        """
         losses = []
+        if y is not None and not isinstance(y_pred, dict) and x is not None and self.logit_names:
+            outputs = self.network(x, training=False)
+            y_pred = self._training_outputs(outputs)
+            for name, weight in self.auxiliary_loss_weights.items():
+                if weight:
+                    losses.append(weight * ops.mean(ops.cast(outputs[name], "float32")))
         if isinstance(y_pred, dict) and y is not None:
             loss_fn = self._reid_loss or ReIDLoss()
             if isinstance(loss_fn, ReIDLoss) or getattr(loss_fn, "reid_outputs", False):
-                losses.append(loss_fn(y, y_pred, self.logit_names))
+                if sample_weight is None:
+                    losses.append(loss_fn(y, y_pred, self.logit_names))
+                else:
+                    try:
+                        losses.append(loss_fn(y, y_pred, self.logit_names, sample_weight=sample_weight))
+                    except TypeError as e:
+                        if "sample_weight" not in str(e):
+                            raise
+                        raise ValueError(
+                            f"The loss {type(loss_fn).__name__} does not accept sample_weight: give it a "
+                            "`sample_weight=None` argument or train without sample weights."
+                        ) from None
             else:
                 # A standard Keras loss: applied to every head and averaged.
                 fn = keras.losses.get(loss_fn)
-                heads = [fn(y, y_pred[name]) for name in self.logit_names]
-                losses.append(ops.mean(ops.stack([ops.mean(h) for h in heads])))
+                heads = []
+                for name in self.logit_names:
+                    per_sample = ops.cast(fn(y, y_pred[name]), "float32")
+                    if sample_weight is not None:
+                        weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+                        heads.append(ops.sum(per_sample * weight) / ops.cast(ops.shape(per_sample)[0], "float32"))
+                    else:
+                        heads.append(ops.mean(per_sample))
+                losses.append(ops.mean(ops.stack(heads)))
         for extra in self.losses:
             losses.append(ops.cast(extra, "float32"))
         if not losses:
