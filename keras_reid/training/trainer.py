@@ -302,14 +302,23 @@ def build_loss(recipe, model):
     return ReIDLoss(label_smoothing=recipe.label_smoothing, head_weights=head_weights)
 
 
-def init_from_preset(model, handle):
+def init_from_preset(model, handle, instance_norm_init="identity"):
     """Copies every layer of the preset with the same name and weight shapes (torchreid style).
 
     `handle` is anything `keras_reid.load` accepts, or an already loaded model.
+    `instance_norm_init`: how an `InstanceNormalization` layer `X_in` that the preset lacks
+    starts. "identity": its own initialisers (γ 1, β 0), so the block's pre-activation is
+    the per-image standardised map and the pretrained BatchNorm's affine is lost;
+    "batch_norm": γ, β of the preset's BatchNorm `X_bn` that it follows, so the block starts
+    computing what the pretrained block computed wherever an image's statistics match
+    the running ones (a warm start; `IN(BN(x))` does not depend on the BN's affine).
     Returns `(loaded, skipped)` layer-name lists; raises `PresetError` when the preset is missing.
     """
     import keras_reid
+    from keras_reid.layers.instance_normalization import InstanceNormalization
 
+    if instance_norm_init not in ("identity", "batch_norm"):
+        raise ValueError(f"instance_norm_init must be 'identity' or 'batch_norm', got {instance_norm_init!r}.")
     source = handle if isinstance(handle, keras.Model) else keras_reid.load(handle)
     src = {layer.name: layer for layer in source.network.layers}
     loaded, skipped = [], []
@@ -319,6 +328,17 @@ def init_from_preset(model, handle):
         other = src.get(layer.name)
         if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
             layer.set_weights(other.get_weights())
+            loaded.append(layer.name)
+            continue
+        bn = src.get(layer.name[: -len("_in")] + "_bn") if layer.name.endswith("_in") else None
+        if (
+            instance_norm_init == "batch_norm"
+            and isinstance(layer, InstanceNormalization)
+            and isinstance(bn, keras.layers.BatchNormalization)
+            and tuple(bn.gamma.shape) == tuple(layer.gamma.shape)
+        ):
+            layer.gamma.assign(bn.gamma)
+            layer.beta.assign(bn.beta)
             loaded.append(layer.name)
         else:
             skipped.append(layer.name)
@@ -699,7 +719,9 @@ def train(
             handle = recipe.init_preset
             if handle and not resumed:
                 try:
-                    loaded, skipped = init_from_preset(model, init_source if init_source is not None else handle)
+                    loaded, skipped = init_from_preset(
+                        model, init_source if init_source is not None else handle, instance_norm_init=recipe.instance_norm_init
+                    )
                     logger.info("Initialised %d layers from %s (%d kept their own init).", len(loaded), handle, len(skipped))
                 except PresetError as e:
                     if init_preset != "recipe":
