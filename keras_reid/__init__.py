@@ -32,6 +32,7 @@ _LAZY = {
     "list_presets": ("keras_reid.presets", "list_presets"),
     "load": ("keras_reid.presets", "load"),
     "save_preset": ("keras_reid.presets", "save_preset"),
+    "upload_preset": ("keras_reid.presets", "upload_preset"),
 }
 
 __all__ = ["__version__", *_LAZY]

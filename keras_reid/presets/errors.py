@@ -25,6 +25,10 @@ class PresetDownloadError(PresetError):
     """The Hub could not be reached (or did not answer in time) and the file is not in the local cache."""
 
 
+class PresetUploadError(PresetError):
+    """`upload_preset` refused an invalid preset, or the Hub could not be reached or refused the credentials."""
+
+
 def json_type(value):
     """The JSON name of a parsed value's type, for messages ("array", "null", ...)."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}

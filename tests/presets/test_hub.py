@@ -89,7 +89,8 @@ def hub(tiny_preset, tmp_path_factory):
                 server.kill()
                 pytest.fail(f"olah did not start: {(root / 'olah.log').read_text()[-2000:]}")
             time.sleep(0.5)
-    yield {"endpoint": endpoint, "revisions": revisions, "root": root}
+    # mirrors: where olah finds repositories (models/<org>/<name>), read at every request.
+    yield {"endpoint": endpoint, "revisions": revisions, "root": root, "mirrors": mirrors}
     server.terminate()
     try:
         server.wait(10)
