@@ -27,6 +27,6 @@ run tensorflow --doctest-modules tests keras_reid
 # backend-independent or start their own backend subprocesses, so they run once (above).
 MULTI_BACKEND=(tests/layers tests/backbones tests/models tests/losses)
 # Converted-weight parity is required on TensorFlow and JAX.
-run jax "${MULTI_BACKEND[@]}" tests/conversion/test_parity.py tests/conversion/test_parity_hacnn_pcb.py
+run jax "${MULTI_BACKEND[@]}" tests/conversion/test_parity.py tests/conversion/test_parity_hacnn_pcb.py tests/conversion/test_parity_osnet.py
 run torch --doctest-modules "${MULTI_BACKEND[@]}" keras_reid/layers keras_reid/models keras_reid/losses
 exit "${status}"

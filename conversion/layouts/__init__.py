@@ -13,6 +13,8 @@ _MODULES = {
     "pcb_torchreid": ".pcb:TORCHREID",
     "pcb_layumi": ".pcb:LAYUMI",
     "sa_pcb_hranwang": ".sa_pcb",
+    "osnet_torchreid": ".osnet:TORCHREID",
+    "osnet_ain_torchreid": ".osnet:AIN",
 }
 
 # Layout used when `--layout` is not given.
@@ -24,6 +26,9 @@ DEFAULT_LAYOUTS = {
     "hacnn": "hacnn",
     "pcb": "pcb_torchreid",
     "sa_pcb": "sa_pcb_hranwang",
+    **{f"osnet_{w}": "osnet_torchreid" for w in ("x1_0", "x0_75", "x0_5", "x0_25")},
+    "osnet_ibn_x1_0": "osnet_torchreid",
+    "osnet_ain_x1_0": "osnet_ain_torchreid",
 }
 
 

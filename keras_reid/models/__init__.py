@@ -36,3 +36,18 @@ register_architecture(
 register_architecture("pcb_rpp_csa", PCBRPP, "PCB-RPP+CSA: CSA after stages 1-3 with RPP.", attention="csa")
 register_architecture("sa_pcb", SAPCB, "SA-PCB: parameter-free spatial attention on deep supervision (12,288-D).")
 register_architecture("hacnn", HACNN, "HA-CNN: harmonious attention CNN (1024-D).")
+
+from keras_reid.models.osnet.osnet import OSNet  # noqa: E402
+
+for _width, _suffix in ((1.0, "x1_0"), (0.75, "x0_75"), (0.5, "x0_5"), (0.25, "x0_25")):
+    register_architecture(
+        f"osnet_{_suffix}", OSNet, f"OSNet {_suffix.replace('_', '.')}: omni-scale network (512-D).", width=_width
+    )
+register_architecture(
+    "osnet_ibn_x1_0", OSNet, "OSNet-IBN x1.0: instance normalisation in the stem and conv2 (512-D).",
+    instance_norm="ibn",
+)
+register_architecture(
+    "osnet_ain_x1_0", OSNet, "OSNet-AIN x1.0: searched instance normalisation placement (512-D).",
+    instance_norm="ain",
+)
