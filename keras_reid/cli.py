@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 PROG = "keras-reid"
 # Embedded presets the demo tries, best first: ReID-trained, then ImageNet-only.
-DEMO_PRESETS = ("mobilenetv2_cuhk03", "mobilenetv2_imagenet")
+DEMO_PRESETS = ("mobilenetv2_multisource", "mobilenetv2_cuhk03", "mobilenetv2_imagenet")
 DEFAULT_DEMO_ARCHITECTURE = "mobilenetv2"
 
 
