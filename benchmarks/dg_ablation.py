@@ -71,6 +71,16 @@ VARIANTS = {
         "plain + IN in blocks 2-6, γ, β from the pretrained BatchNorm",
         {**PLAIN, "model_options": _IN_BLOCKS, "instance_norm_init": "batch_norm"},
     ),
+    # OSNet (issue 13: "they join the multi-source training if they earn it"). No ImageNet OSNet
+    # weights are available offline, so they start from random weights, the whole net open.
+    "plain_osnet_x1_0_scratch": (
+        "plain recipe on osnet_x1_0 from random init (no ImageNet OSNet weights offline), no frozen epoch",
+        {**PLAIN, "architecture": "osnet_x1_0", "init_preset": None, "fixbase_epochs": 0, "open_layers": ()},
+    ),
+    "plain_osnet_x0_25_scratch": (
+        "plain recipe on osnet_x0_25 from random init, no frozen epoch",
+        {**PLAIN, "architecture": "osnet_x0_25", "init_preset": None, "fixbase_epochs": 0, "open_layers": ()},
+    ),
 }
 
 

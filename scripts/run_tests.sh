@@ -6,6 +6,14 @@ set -u
 cd "$(dirname "$0")/.."
 workers="${PYTEST_WORKERS:-2}"
 status=0
+# One compute thread per pytest worker: with -n 2 on 2 cores, each worker's own thread pools
+# (PyTorch/oneDNN OpenMP, TensorFlow's intra/inter-op pools, XLA's Eigen pool) would otherwise
+# oversubscribe the cores, which stalls PyTorch's OpenMP threads for seconds per call.
+if [ "${workers}" != "0" ] && [ "${workers}" != "1" ]; then
+  export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}" \
+    TF_NUM_INTEROP_THREADS="${TF_NUM_INTEROP_THREADS:-1}"
+  export XLA_FLAGS="${XLA_FLAGS:---xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1}"
+fi
 
 run() {
   local backend="$1"; shift
