@@ -89,9 +89,13 @@ def test_mixed_precision_embeddings_finite_and_close(name, policy):
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("preset", ["mobilenetv2_cuhk03", "mobilenetv2_stra_cuhk03", "hacnn_cuhk03"])
+@pytest.mark.parametrize("preset", ["mobilenetv2_multisource", "mobilenetv2_stra_cuhk03", "hacnn_cuhk03"])
 def test_trained_presets_under_mixed_precision(preset, policy):
     """Real trained weights on the bundled sample images: finite and cosine > 0.99."""
+    if keras.backend.backend() != "tensorflow":
+        # Suite time (about 150 s on JAX): the per-architecture test above runs the float16
+        # case of the bug on every backend.
+        pytest.skip("trained presets under mixed precision run on TensorFlow")
     import glob
 
     from keras_reid.cli import samples_dir

@@ -13,6 +13,9 @@ TABLE = pathlib.Path(__file__).resolve().parents[3] / "benchmarks" / "results" /
 
 @pytest.mark.parametrize("name", ["mobilenetv2_stra", "mobilenetv2_1.4_stra", "mobilenetv2"])
 def test_contract_training_step_and_saving(name):
+    if name == "mobilenetv2_1.4_stra" and keras.backend.backend() != "tensorflow":
+        # Suite time: width 1.4 differs from 1.0 only in channel counts (shapes: test_backbones).
+        pytest.skip("the 1.4 width runs the fit-step contract on TensorFlow")
     model = keras_reid.build(name, num_classes=3, image_shape=(64, 32, 3))
     x = np.random.rand(4, 64, 32, 3).astype("float32")
     run_reid_model_test(model, x, np.array([0, 1, 2, 0]), expected_embedding_dim=512)
