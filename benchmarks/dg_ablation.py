@@ -23,6 +23,8 @@ import time
 
 from common import cpu_model, eval_preset, eval_preset_dg
 
+from keras_reid.training.recipes import DG_INSTANCE_NORM_BLOCKS
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -51,13 +53,13 @@ STRONG_BASELINE = dict(
     random_grayscale=0.05,
     init_preset="mobilenetv2_imagenet",
     backbone_pattern=r"^features_",
-    model_options={"instance_norm_blocks": (2, 3, 4, 5, 6), "bnneck": True},
+    model_options={"instance_norm_blocks": DG_INSTANCE_NORM_BLOCKS, "bnneck": True},
     eval_metric="cosine",
 )
 # The recipe of the `*_cuhk03` presets: the registered `mobilenetv2` recipe at 128x64 with one
 # frozen-backbone epoch (random batches of 32, CE only, no BNNeck / IN / colour).
 PLAIN = {"recipe": "mobilenetv2", "image_size": (128, 64), "fixbase_epochs": 1}
-_IN_BLOCKS = {"instance_norm_blocks": (2, 3, 4, 5, 6)}
+_IN_BLOCKS = {"instance_norm_blocks": DG_INSTANCE_NORM_BLOCKS}
 
 # name: (what it changes, overrides of STRONG_BASELINE, or of a registered "recipe").
 VARIANTS = {

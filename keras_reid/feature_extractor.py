@@ -380,21 +380,19 @@ class FeatureExtractor:
                 yield name, self._decode_one(item, name)
             return
         import collections
+        import itertools
         from concurrent.futures import ThreadPoolExecutor
 
-        ahead = 2 * self.batch_size
         with ThreadPoolExecutor(self.num_workers, thread_name_prefix="keras_reid_decode") as pool:
-            pending = collections.deque()
             iterator = iter(items)
-            for item, name in iterator:
-                pending.append((name, pool.submit(self._decode_one, item, name)))
-                if len(pending) >= ahead:
-                    break
+
+            def submit(count):
+                return [(name, pool.submit(self._decode_one, item, name)) for item, name in itertools.islice(iterator, count)]
+
+            pending = collections.deque(submit(2 * self.batch_size))
             while pending:
                 name, future = pending.popleft()
-                for item, next_name in iterator:
-                    pending.append((next_name, pool.submit(self._decode_one, item, next_name)))
-                    break
+                pending.extend(submit(1))
                 yield name, future.result()
 
     # -- main entry -------------------------------------------------------------------

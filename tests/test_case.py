@@ -18,6 +18,16 @@ def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def assert_max_abs_close(name, got, want, tol):
+    """Same shapes and max |got − want| <= tol (the parity criterion); prints the figure."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    diff = float(np.abs(got - want).max())
+    print(f"{name}: max abs diff {diff:.3g} (max |want| {float(np.abs(want).max()):.3g})")
+    assert diff <= tol, f"{name}: {diff:.3g} > {tol}"
+    return got, want
+
+
 def _first(x):
     return x[0] if isinstance(x, (tuple, list)) else x
 

@@ -3,6 +3,7 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_reid.api_export import keras_reid_export
+from keras_reid.losses.cross_entropy import weighted_mean
 from keras_reid.losses.reid_loss import ReIDLoss
 
 CLASSIFIER_PREFIX = "classifier"
@@ -75,10 +76,17 @@ class ReIDModel(keras.Model):
         outputs = self.network(inputs, training=training)
         if not training:
             return ops.cast(outputs["embedding"], "float32")
-        for name, weight in self.auxiliary_loss_weights.items():
-            if weight:
-                self.add_loss(weight * ops.mean(ops.cast(outputs[name], "float32")))
+        for term in self._auxiliary_losses(outputs):
+            self.add_loss(term)
         return self._training_outputs(outputs)
+
+    def _auxiliary_losses(self, outputs):
+        """The weighted auxiliary terms (e.g. StRA's diversity loss) of the network outputs."""
+        return [
+            weight * ops.mean(ops.cast(outputs[name], "float32"))
+            for name, weight in self.auxiliary_loss_weights.items()
+            if weight
+        ]
 
     def _training_outputs(self, outputs):
         # BNNeck models train their metric loss on the feature before the neck's BatchNorm.
@@ -110,9 +118,7 @@ class ReIDModel(keras.Model):
         if y is not None and not isinstance(y_pred, dict) and x is not None and self.logit_names:
             outputs = self.network(x, training=False)
             y_pred = self._training_outputs(outputs)
-            for name, weight in self.auxiliary_loss_weights.items():
-                if weight:
-                    losses.append(weight * ops.mean(ops.cast(outputs[name], "float32")))
+            losses.extend(self._auxiliary_losses(outputs))
         if isinstance(y_pred, dict) and y is not None:
             loss_fn = self._reid_loss or ReIDLoss()
             if isinstance(loss_fn, ReIDLoss) or getattr(loss_fn, "reid_outputs", False):
@@ -131,14 +137,7 @@ class ReIDModel(keras.Model):
             else:
                 # A standard Keras loss: applied to every head and averaged.
                 fn = keras.losses.get(loss_fn)
-                heads = []
-                for name in self.logit_names:
-                    per_sample = ops.cast(fn(y, y_pred[name]), "float32")
-                    if sample_weight is not None:
-                        weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
-                        heads.append(ops.sum(per_sample * weight) / ops.cast(ops.shape(per_sample)[0], "float32"))
-                    else:
-                        heads.append(ops.mean(per_sample))
+                heads = [weighted_mean(ops.cast(fn(y, y_pred[name]), "float32"), sample_weight) for name in self.logit_names]
                 losses.append(ops.mean(ops.stack(heads)))
         for extra in self.losses:
             losses.append(ops.cast(extra, "float32"))

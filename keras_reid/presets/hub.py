@@ -105,6 +105,11 @@ def _is_network_error(error):
     return isinstance(error, (OSError, TimeoutError)) or module in ("httpx", "httpx2", "requests", "urllib3")
 
 
+def _is_timeout(error):
+    """A request that got no answer in time (Python's, httpx's or requests' timeout errors)."""
+    return isinstance(error, TimeoutError) or "timeout" in type(error).__name__.lower()
+
+
 def _first_line(error):
     text = " ".join(str(error).split())
     return (text or type(error).__name__)[:200]
@@ -137,7 +142,7 @@ def download_preset(handle, force_download=False):
             error = unreachable[0]
             if isinstance(error, getattr(hf_errors, "OfflineModeIsEnabled", ())):
                 reason = "HF_HUB_OFFLINE is set"
-            elif isinstance(error, TimeoutError) or "timeout" in type(error).__name__.lower():
+            elif _is_timeout(error):
                 reason = f"the Hub did not answer within {read:g} s; {TIMEOUT_ENV} sets the limit"
             else:
                 reason = _first_line(error)

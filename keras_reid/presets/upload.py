@@ -21,6 +21,7 @@ from keras_reid.presets.hub import (
     TIMEOUT_ENV,
     _first_line,
     _is_network_error,
+    _is_timeout,
     _request_timeout,
     hub_timeouts,
     parse_hf_handle,
@@ -184,7 +185,7 @@ def _upload_error(error, uri, endpoint, read):
             "organisation."
         )
     if _is_network_error(error):
-        if isinstance(error, TimeoutError) or "timeout" in type(error).__name__.lower():
+        if _is_timeout(error):
             reason = f"no answer within {read:g} s; {TIMEOUT_ENV} sets the limit"
         else:
             reason = _first_line(error)

@@ -10,6 +10,7 @@ from conversion import ConversionError, convert_checkpoint, get_layout
 from conversion.__main__ import main as cli_main
 from tests.conversion import torch_reference as T
 from tests.conversion import torch_reference_pcb as P
+from tests.test_case import assert_max_abs_close
 
 TOL = 1e-4
 PCB_SHAPE = (96, 32, 3)  # stage-4 height 6: torchreid's adaptive bins = the stripe formula
@@ -28,11 +29,7 @@ def _convert_cli(checkpoint, out, arch, image_shape, *extra):
 
 
 def _check(name, got, want, tol=TOL):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    diff = float(np.abs(got - want).max())
-    print(f"{name}: max abs diff {diff:.3g} (max |want| {float(np.abs(want).max()):.3g})")
-    assert diff <= tol, f"{name}: {diff:.3g} > {tol}"
+    got, want = assert_max_abs_close(name, got, want, tol)
     assert np.abs(want[0] - want[-1]).max() > 1e-3  # samples differ: a non-trivial output
 
 

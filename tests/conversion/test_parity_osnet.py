@@ -13,6 +13,7 @@ from conversion.layouts import default_layout
 from conversion.__main__ import main as cli_main
 from tests.conversion import torch_reference as T
 from tests.conversion import torch_reference_osnet as R
+from tests.test_case import assert_max_abs_close
 
 TOL = 1e-4
 SHAPE = (128, 64, 3)  # last feature map 8×4 (the instance normalisations see 32 pixels)
@@ -41,11 +42,7 @@ def _fresh(n=2):
 
 
 def _check(name, got, want, tol=TOL):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    diff = float(np.abs(got - want).max())
-    print(f"{name}: max abs diff {diff:.3g} (max |want| {float(np.abs(want).max()):.3g})")
-    assert diff <= tol, f"{name}: {diff:.3g} > {tol}"
+    got, want = assert_max_abs_close(name, got, want, tol)
     assert np.abs(want).max() > 0.1  # a non-trivial output
     assert np.abs(want[0] - want[-1]).max() > 0.1 * np.abs(want).max()  # samples differ
 
