@@ -63,15 +63,9 @@ def _require_folder(path, what="folder"):
 
 
 def _distances(query, gallery, metric):
-    try:
-        from keras_reid.evaluation import compute_distance_matrix
-    except ImportError:  # pragma: no cover - the evaluation package is part of keras_reid
-        compute_distance_matrix = None
-    if compute_distance_matrix is not None:
-        return compute_distance_matrix(query, gallery, metric=metric)
-    if metric == "cosine":
-        return 1.0 - query @ gallery.T
-    return (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * query @ gallery.T
+    from keras_reid.evaluation import compute_distance_matrix
+
+    return compute_distance_matrix(query, gallery, metric=metric)
 
 
 def _rank(dist_row, top_k, exclude=None):
@@ -275,28 +269,6 @@ def _metrics_table(metrics, ranks=(1, 5, 10)):
     return "\n".join(lines)
 
 
-def _evaluate(embeddings_q, embeddings_g, q_pids, g_pids, q_cams, g_cams, metric, max_rank, rerank=False):
-    import numpy as np
-
-    try:
-        from keras_reid.evaluation import evaluate_rank
-    except ImportError:
-        raise CLIError("keras_reid.evaluation.evaluate_rank is not available in this install") from None
-    dist = _distances(embeddings_q, embeddings_g, metric)
-    if rerank:
-        try:
-            from keras_reid.evaluation import re_rank
-        except ImportError:
-            raise CLIError("--rerank needs keras_reid.evaluation.re_rank, not available in this install") from None
-        dist = re_rank(
-            dist, _distances(embeddings_q, embeddings_q, metric), _distances(embeddings_g, embeddings_g, metric)
-        )
-    metrics = evaluate_rank(
-        dist, np.asarray(q_pids), np.asarray(g_pids), np.asarray(q_cams), np.asarray(g_cams), max_rank=max_rank
-    )
-    return metrics
-
-
 def _dg_table(results):
     lines = ["| benchmark | splits | rank-1 | rank-5 | rank-10 | mAP |", "|---|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
@@ -374,16 +346,12 @@ def cmd_eval(args):
     dataset = get_dataset(args.dataset, args.root, **kwargs)
     if not dataset.query or not dataset.gallery:
         raise CLIError(f"dataset {args.dataset} under {args.root} has no query or no gallery images")
+    from keras_reid.evaluation import evaluate_model
+
     model = _load_model(args.preset)
-    extractor = _extractor(model, args)
     _say(f"{dataset.name}: {len(dataset.query)} query, {len(dataset.gallery)} gallery images")
-    q = extractor([r.path for r in dataset.query])
-    g = extractor([r.path for r in dataset.gallery])
-    metrics = _evaluate(
-        q, g,
-        [r.pid for r in dataset.query], [r.pid for r in dataset.gallery],
-        [r.camid for r in dataset.query], [r.camid for r in dataset.gallery],
-        args.metric, min(args.max_rank, len(dataset.gallery)), rerank=args.rerank,
+    metrics = evaluate_model(
+        model, dataset, metric=args.metric, rerank=args.rerank, max_rank=args.max_rank, extractor=_extractor(model, args)
     )
     valid = int(metrics.get("num_valid_queries", len(dataset.query)))
     _say(f"\n{args.preset} on {dataset.name} ({args.metric} distance{', re-ranked' if args.rerank else ''}"
@@ -571,7 +539,9 @@ def cmd_demo(args):
     dist = _distances(embeddings, embeddings, "cosine")
     # Leave-one-out: each image queries all the others; same-identity same-camera images
     # (the query itself included) are removed by the Market protocol of evaluate_rank.
-    metrics = _evaluate(embeddings, embeddings, pids, pids, cams, cams, "cosine", max_rank=min(10, len(paths) - 1))
+    from keras_reid.evaluation import evaluate_rank
+
+    metrics = evaluate_rank(dist, pids, pids, cams, cams, max_rank=min(10, len(paths) - 1))
     n_valid = sum(1 for i in range(len(paths)) if np.any((pids == pids[i]) & (cams != cams[i])))
     _say(f"Leave-one-out retrieval over {n_valid} queries (other cameras only):")
     _say(f"  rank-1 {100 * metrics['cmc'][0]:.1f}%   mAP {100 * metrics['mAP']:.1f}%"

@@ -13,140 +13,19 @@ import time
 
 import numpy as np
 
+# The image helpers live in keras_reid.utils.images; imported here for compatibility.
+from keras_reid.utils.images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, list_images, read_image  # noqa: F401
 
 logger = logging.getLogger("keras_reid")
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
+def _finite_l2_normalize(x):
+    """Row-wise L2 normalisation; zero rows stay zero, rows with non-finite values become 0 rows."""
+    from keras_reid.evaluation.distance import l2_normalize
 
-class ImageReadError(ValueError):
-    """An input that cannot be turned into an RGB image (missing, truncated, not an image)."""
-
-
-def is_image_file(name):
-    """Whether `name` has an image extension (hidden files excluded)."""
-    base = os.path.basename(name)
-    return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
-
-
-def list_images(folder, log=True):
-    """Sorted recursive listing of the image files under `folder`.
-
-    Returns `(paths, num_skipped)`; non-image files are skipped and counted in one log
-    line (unless `log=False`).
-    """
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"No such folder: {folder}")
-    images, skipped = [], []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            (images if is_image_file(name) else skipped).append(os.path.join(root, name))
-    if skipped and log:
-        examples = ", ".join(os.path.basename(p) for p in sorted(skipped)[:3])
-        logger.warning("Skipped %d non-image file(s) in %s (e.g. %s).", len(skipped), folder, examples)
-    return sorted(images), len(skipped)
-
-
-def _pil_to_rgb(img, owned=False):
-    """A PIL image (any mode) → `(H, W, 3)` uint8, after EXIF orientation.
-
-    `owned=True` (an image this module opened) lets the orientation be applied in place.
-    """
-    from PIL import ImageOps
-
-    img.load()
-    try:
-        # In place: a transposed copy (or, without an orientation tag, a plain copy) would
-        # double the memory a huge image takes.
-        if owned:
-            ImageOps.exif_transpose(img, in_place=True)
-        else:
-            img = ImageOps.exif_transpose(img)
-    except Exception:  # a broken EXIF block must not make the pixels unusable
-        pass
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16/32-bit single channel: PIL's convert("RGB") would clip at 255; rescale instead.
-        arr = np.asarray(img).astype(np.float64)
-        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) <= 65535 else float(arr.max())
-        arr = np.clip(np.round(arr * (255.0 / scale)), 0, 255).astype(np.uint8)
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
-        arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    # convert() copies even when the mode is already RGB.
-    return np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
-
-
-def _array_to_rgb(arr, name):
-    arr = np.asarray(arr)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
-        raise ImageReadError(f"{name}: expected an (H, W, 3) uint8 image array, got shape {arr.shape}.")
-    if arr.dtype == np.uint16:
-        arr = np.clip(np.round(arr.astype(np.float64) * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
-    if arr.dtype != np.uint8:
-        raise ImageReadError(
-            f"{name}: expected uint8 pixels (0-255), got dtype {arr.dtype}; "
-            "convert with (x * 255).round().astype('uint8') if your floats are in [0, 1]."
-        )
-    if arr.shape[-1] == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    return np.ascontiguousarray(arr[..., :3])
-
-
-def read_image(item, name=None):
-    """Turns a path, PIL image or array into an `(H, W, 3)` RGB uint8 array.
-
-    Files are decoded with Pillow: EXIF orientation applied; grayscale, RGBA (alpha
-    dropped), palette, CMYK and 16-bit images converted to 8-bit RGB.
-
-    Raises:
-        ImageReadError: one line naming the file (missing, truncated, not an image).
-    """
-    from PIL import Image
-
-    if isinstance(item, (str, os.PathLike)):
-        path = os.fspath(item)
-        try:
-            with Image.open(path) as img:
-                arr = _pil_to_rgb(img, owned=True)
-        except FileNotFoundError:
-            raise ImageReadError(f"cannot read image {path}: no such file") from None
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ImageReadError(f"cannot read image {path}: {reason}") from None
-    elif isinstance(item, Image.Image):
-        try:
-            arr = _pil_to_rgb(item.copy() if item.mode == "P" else item)
-        except (OSError, ValueError) as e:
-            raise ImageReadError(f"cannot read {name or 'PIL image'}: {e}") from None
-    elif isinstance(item, np.ndarray):
-        arr = _array_to_rgb(item, name or "array")
-    else:
-        raise ImageReadError(
-            f"{name or 'input'}: unsupported image type {type(item).__name__} "
-            "(expected a path, a PIL image or a uint8 (H, W, 3) array)."
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ImageReadError(f"{name or 'image'}: empty image of shape {arr.shape}.")
-    return arr
-
-
-def l2_normalize(x, epsilon=1e-12):
-    """Row-wise L2 normalisation; zero rows stay zero, non-finite values become 0 rows."""
     x = np.asarray(x, dtype=np.float32)
     finite = np.all(np.isfinite(x), axis=-1, keepdims=True)
-    x = np.where(finite, x, 0.0).astype(np.float32)
-    norm = np.sqrt(np.sum(np.square(x, dtype=np.float64), axis=-1, keepdims=True))
-    return (x / np.maximum(norm, epsilon)).astype(np.float32)
+    return l2_normalize(np.where(finite, x, np.float32(0.0)))
 
 
 class _Progress:
@@ -189,9 +68,10 @@ class FeatureExtractor:
     """Embeds images with a ReID model: paths, folders, PIL images or arrays in, `(N, D)` out.
 
     Images are decoded with Pillow (EXIF orientation applied; grayscale, RGBA, palette,
-    CMYK and 16-bit images converted to 8-bit RGB), resized and normalised by the
-    model's `ReIDPreprocessor` (`model.preprocessor` for loaded presets; otherwise the
-    model's `image_shape` with ImageNet statistics), run through the model in batches
+    CMYK and 16-bit images converted to 8-bit RGB), each resized as soon as it is
+    decoded, normalised — by the model's own `ImagePreprocessing` layer for end-to-end
+    models (what `keras_reid.load` returns), else by a `ReIDPreprocessor` (the model's
+    `image_shape` with ImageNet statistics) — run through the model in batches
     (inference mode: the embedding of the model contract) and L2-normalised. With
     `flip=True` each image is also embedded mirrored left-right and the two raw
     embeddings are averaged before the normalisation (fast-reid's flip test).
@@ -201,7 +81,8 @@ class FeatureExtractor:
             (built-in preset name, `hf://ORG/REPO`, preset folder, `.keras` file).
         batch_size: images per forward pass.
         flip: test-time augmentation with the horizontal flip.
-        preprocessor: a `keras_reid.ReIDPreprocessor` overriding the model's.
+        preprocessor: a `keras_reid.ReIDPreprocessor` for a bare model (one without
+            preprocessing); an end-to-end model uses its own.
         verbose: "auto" (a progress bar on stderr when more than one batch is run and
             stderr is a terminal, else at most a line every 10 s), True, or False.
         on_error: "raise" (default): an unreadable file raises `ImageReadError` naming
@@ -209,6 +90,9 @@ class FeatureExtractor:
             `(embeddings, kept)`, the inputs that were embedded.
         num_workers: threads that decode and resize images ahead of the model (overlapping
             reading with the forward pass); None: `min(4, cpu_count)`, 0: decode inline.
+        normalize: L2-normalise the embeddings (default). False returns a bare model's
+            raw embeddings (torchreid's evaluation without `normalize_feature`); an
+            end-to-end model's own output is already normalised.
 
     Call it on: a list of image paths, PIL images or uint8 `(H, W, 3)` arrays (mixed
     is fine), a uint8 `(N, H, W, 3)` array, a single path/image, or a folder path
@@ -226,7 +110,15 @@ class FeatureExtractor:
     """
 
     def __init__(
-        self, model_or_handle, batch_size=32, flip=False, preprocessor=None, verbose="auto", on_error="raise", num_workers=None
+        self,
+        model_or_handle,
+        batch_size=32,
+        flip=False,
+        preprocessor=None,
+        verbose="auto",
+        on_error="raise",
+        num_workers=None,
+        normalize=True,
     ):
         import keras
 
@@ -245,6 +137,20 @@ class FeatureExtractor:
         self.flip = bool(flip)
         self.verbose = verbose
         self.on_error = on_error
+        layer = getattr(model, "preprocessing", None)
+        # An end-to-end model (what keras_reid.load returns) normalises inside; the
+        # extractor then only decodes and resizes, with the model's own settings.
+        self._model_preprocesses = layer is not None
+        if layer is not None:
+            from keras_reid.presets.preprocessor import ReIDPreprocessor
+
+            own = ReIDPreprocessor(layer.image_size, layer.mean, layer.std, layer.interpolation)
+            if preprocessor is not None and preprocessor != own:
+                raise ValueError(
+                    f"The model carries its own preprocessing ({own.get_config()}); to use another preprocessor, "
+                    "load it with keras_reid.load(..., include_preprocessing=False)."
+                )
+            preprocessor = own
         self.preprocessor = preprocessor or getattr(model, "preprocessor", None) or self._default_preprocessor(model)
         expected = self._model_image_size(model)
         if expected is not None and tuple(self.preprocessor.image_size) != expected:
@@ -257,6 +163,7 @@ class FeatureExtractor:
         if int(num_workers) < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}.")
         self.num_workers = int(num_workers)
+        self.normalize = bool(normalize)
         self.last_paths = None
 
     @staticmethod
@@ -335,8 +242,12 @@ class FeatureExtractor:
         return np.asarray(tf.cast(out[0], tf.float32))
 
     def _preprocess(self, images):
-        """Images already at the model's size (see `_fit`) → one normalised float32 batch."""
-        return np.asarray(self.preprocessor.normalize(np.stack(images)), dtype="float32")
+        """Images already at the model's size (see `_fit`) → one float32 batch: normalised,
+        or 0–255 when the model normalises them itself (an end-to-end model)."""
+        batch = np.stack(images)
+        if self._model_preprocesses:
+            return batch.astype("float32", copy=False)
+        return np.asarray(self.preprocessor.normalize(batch), dtype="float32")
 
     def _forward(self, batch, compiled=False):
         import keras
@@ -436,7 +347,8 @@ class FeatureExtractor:
         if skipped:
             logger.warning("Skipped %d unreadable image(s) of %d (e.g. %s).", len(skipped), total, skipped[0])
         if outputs:
-            embeddings = l2_normalize(np.concatenate(outputs))
+            embeddings = np.concatenate(outputs)
+            embeddings = _finite_l2_normalize(embeddings) if self.normalize else embeddings.astype(np.float32)
         else:
             embeddings = np.zeros((0, self.embedding_dim), np.float32)
         bad = int(np.sum(~np.any(embeddings != 0, axis=-1))) if len(embeddings) else 0

@@ -2,7 +2,6 @@
 
 from keras_reid.data.augmentation import ReIDAugmentation, torchreid_random_erasing
 from keras_reid.data.base import (
-    IMAGE_EXTENSIONS,
     DatasetLayoutError,
     DatasetParseError,
     ImageRecord,
@@ -32,3 +31,4 @@ from keras_reid.data.pipeline import (
     verify_images,
 )
 from keras_reid.data.sampler import RandomIdentitySampler
+from keras_reid.utils.images import IMAGE_EXTENSIONS

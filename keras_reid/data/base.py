@@ -6,7 +6,6 @@ import os
 
 logger = logging.getLogger("keras_reid.data")
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 ImageRecord = collections.namedtuple("ImageRecord", ["path", "pid", "camid"])
 ImageRecord.__doc__ = "One image of a split: `path` (str), `pid` (int identity), `camid` (int camera, 0-based)."
@@ -113,26 +112,6 @@ def require_file(path, layout):
     if not os.path.isfile(path):
         raise DatasetLayoutError(f"Missing file {path!r}; expected layout: {layout}")
     return path
-
-
-def is_image_file(name):
-    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
-
-
-def list_image_files(folder, recursive=False):
-    """Sorted image paths of `folder`; other files are skipped and counted in one log line."""
-    images, skipped = [], []
-    if recursive:
-        walker = ((root, files) for root, _, files in os.walk(folder))
-    else:
-        walker = [(folder, [f for f in os.listdir(folder) if os.path.isfile(os.path.join(folder, f))])]
-    for root, files in walker:
-        for name in files:
-            (images if is_image_file(name) else skipped).append(os.path.join(root, name))
-    if skipped:
-        examples = ", ".join(os.path.basename(p) for p in sorted(skipped)[:3])
-        logger.warning("Skipped %d non-image file(s) in %s (e.g. %s).", len(skipped), folder, examples)
-    return sorted(images), len(skipped)
 
 
 def raise_unparsable(folder, bad, pattern):

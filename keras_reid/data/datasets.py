@@ -17,13 +17,13 @@ from keras_reid.data.base import (
     DatasetParseError,
     ImageRecord,
     ReIDDataset,
-    list_image_files,
     raise_unparsable,
     register_dataset,
     relabel,
     require_dir,
     require_file,
 )
+from keras_reid.utils.images import list_images
 
 logger = logging.getLogger("keras_reid.data")
 
@@ -49,7 +49,7 @@ def _locate(root, candidates, required):
 # -- Market-1501 family ----------------------------------------------------------------------
 def _parse_market_dir(folder, num_cams, max_pid, relabel_pids, layout):
     require_dir(folder, layout)
-    paths, _ = list_image_files(folder)
+    paths, _ = list_images(folder, recursive=False)
     records, bad = [], []
     for path in paths:
         match = MARKET_PATTERN.search(os.path.basename(path))
@@ -218,7 +218,7 @@ def cuhk01(root, split_id=0, seed=0):
             base = os.path.join(root, sub)
             break
     require_dir(base, "<root>/campus/PPPPCCC.png (CUHK01)")
-    paths, _ = list_image_files(base)
+    paths, _ = list_images(base, recursive=False)
     images, bad = [], []
     for path in paths:
         match = _CUHK01_PATTERN.match(os.path.basename(path))
@@ -254,7 +254,7 @@ def parse_cuhk03_folder(folder):
     """`PPPP_NN.jpg` images (NN 00–04 camera A → camid 0, 05–09 camera B → camid 1) with the
     names' own identity numbers; any other image name raises `DatasetParseError`."""
     folder = require_dir(folder, "<folder>/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)")
-    paths, _ = list_image_files(folder)
+    paths, _ = list_images(folder, recursive=False)
     records, bad = [], []
     for path in paths:
         match = _CUHK03_PARTIAL_PATTERN.match(os.path.basename(path))
@@ -319,7 +319,7 @@ def image_folder(root, camera_map=None, query_dir="query", gallery_dir="gallery"
             raise DatasetLayoutError(f"No identity sub-folders in {folder!r}; expected layout: {layout}")
         items = []
         for identity in identities:
-            paths, _ = list_image_files(os.path.join(folder, identity))
+            paths, _ = list_images(os.path.join(folder, identity), recursive=False)
             for path in paths:
                 if f"{split}/{identity}" in camera_map:
                     cam = ("map", camera_map[f"{split}/{identity}"])

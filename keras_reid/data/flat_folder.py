@@ -7,12 +7,12 @@ from keras_reid.data.base import (
     DatasetLayoutError,
     ImageRecord,
     ReIDDataset,
-    list_image_files,
     raise_unparsable,
     register_dataset,
     relabel,
     require_dir,
 )
+from keras_reid.utils.images import list_images
 
 FLAT_PATTERN = re.compile(r"^(\d+)_c(\d+)_(\d+)\.(jpg|jpeg|png|bmp)$", re.IGNORECASE)
 FLAT_LAYOUT = "<folder>/PPPP_cC_NNN.jpg (identity PPPP, camera C, running index NNN)"
@@ -33,7 +33,7 @@ def parse_flat_folder(folder):
     [(7, 0), (7, 1)]
     """
     require_dir(folder, FLAT_LAYOUT)
-    paths, _ = list_image_files(folder)
+    paths, _ = list_images(folder, recursive=False)
     records, bad = [], []
     for path in paths:
         match = FLAT_PATTERN.match(os.path.basename(path))

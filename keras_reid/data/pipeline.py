@@ -3,10 +3,11 @@
 The pipelines yield NumPy-convertible tensors, so they serve every Keras backend: pass the
 dataset to `model.fit` directly, or iterate `ds.as_numpy_iterator()`.
 
-Images are decoded with Pillow (through `tf.numpy_function`) into 3-channel RGB uint8:
-grayscale, grayscale+alpha, palette, RGBA (alpha dropped, as PIL's `convert("RGB")`, like
-torchreid's `read_image`), CMYK and 16-bit images (scaled 0–65535 → 0–255) are all handled.
-Truncated or unreadable files raise `ImageDecodeError` naming the file when decoded;
+Images are decoded by `keras_reid.utils.images.read_image` (Pillow, through
+`tf.numpy_function`), the reader inference uses too, into 3-channel RGB uint8: EXIF
+orientation applied; grayscale, grayscale+alpha, palette, RGBA (alpha dropped, as PIL's
+`convert("RGB")`, like torchreid's `read_image`), CMYK and 16-bit images (scaled 0–65535 →
+0–255) are all handled. Truncated or unreadable files raise `ImageDecodeError` naming the file when decoded;
 `verify_images()` scans a list of files ahead of training. Images are then resized like
 `ReIDPreprocessor.resize` (`tf.image.resize`, the preprocessor's interpolation, bilinear by
 default, no antialiasing) and normalised with its mean/std.
@@ -16,52 +17,32 @@ import logging
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from keras_reid.data.augmentation import ReIDAugmentation, normalize
 from keras_reid.data.base import ImageRecord
 from keras_reid.data.sampler import RandomIdentitySampler
 from keras_reid.presets.preprocessor import ReIDPreprocessor
+from keras_reid.utils.images import ImageReadError, read_image
 
 logger = logging.getLogger("keras_reid.data")
 
 
-class ImageDecodeError(ValueError):
-    """An image file that cannot be decoded (missing, truncated, not an image)."""
+# One image reader for training, evaluation and inference (keras_reid.utils.images): the
+# pipelines see a file exactly as FeatureExtractor does (EXIF orientation included).
+ImageDecodeError = ImageReadError
 
 
 def load_image(path):
-    """Reads `path` into a `(H, W, 3)` RGB uint8 array (see the module docstring).
+    """Reads `path` into a `(H, W, 3)` RGB uint8 array with `keras_reid.utils.images.read_image`.
+
+    Accepts the bytes `tf.numpy_function` passes.
 
     Raises:
-        ImageDecodeError: the file is missing, truncated or not a decodable image.
+        ImageDecodeError: (`ImageReadError`) the file is missing, truncated or not a decodable image.
     """
     if isinstance(path, bytes):
         path = path.decode("utf-8")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            mode = img.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-                # 16-bit (or 32-bit integer) single channel: PIL's convert("RGB") clips at 255.
-                arr = np.asarray(img).astype(np.float64)
-                scale = 65535.0 if mode.startswith("I;16") or arr.max() <= 65535 else float(arr.max())
-                arr = np.clip(np.round(arr * (255.0 / scale)), 0, 255).astype(np.uint8)
-                return np.repeat(arr[:, :, None], 3, axis=2)
-            if mode == "F":
-                arr = np.asarray(img, dtype=np.float64)
-                arr = arr * 255.0 if arr.max() <= 1.0 else arr
-                arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-                return np.repeat(arr[:, :, None], 3, axis=2)
-            if mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            rgb = img.convert("RGB")
-            arr = np.asarray(rgb, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError) as e:  # PIL raises OSError for truncated files
-        raise ImageDecodeError(f"Cannot decode image {path!r}: {e}") from None
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ImageDecodeError(f"Cannot decode image {path!r}: unexpected shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return read_image(path)
 
 
 def verify_images(paths):

@@ -4,6 +4,7 @@ from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_reid.api_export import keras_reid_export
 from keras_reid.losses.cross_entropy import weighted_mean
+from keras_reid.utils.normalization import l2_normalize
 from keras_reid.losses.reid_loss import ReIDLoss
 
 CLASSIFIER_PREFIX = "classifier"
@@ -31,18 +32,35 @@ class ReIDModel(keras.Model):
     in `self.auxiliary_loss_weights` and a `"metric_embedding"` (BNNeck: the training
     `"embedding"` that metric losses see, when it differs from the inference one).
 
+    **End-to-end models** (what `keras_reid.load` returns): with `preprocessing` (a
+    `keras_reid.layers.ImagePreprocessing`, the preset's `preprocessor.json`) the model
+    takes raw RGB images instead — uint8 or float 0–255, any size `(N, h, w, 3)` — and
+    resizes and normalises them itself, in `model(x)`, `predict`, `fit`, `evaluate`, a
+    `.keras` file and `model.export(...)`; with `normalize_embedding=True` the inference
+    output is L2-normalised (what `keras_reid.FeatureExtractor` returns). Both default
+    off, giving the contract above (`keras_reid.load(..., include_preprocessing=False)`).
+
     `compile(optimizer, loss=None)` defaults to `keras_reid.losses.ReIDLoss()`
     (label-smoothed cross-entropy averaged over the heads); any callable
     `loss(labels, outputs_dict, logit_names)` or a standard Keras loss (applied to every
     head and averaged) is accepted.
     """
 
-    def __init__(self, num_classes=None, image_shape=(256, 128, 3), **kwargs):
+    def __init__(self, num_classes=None, image_shape=(256, 128, 3), preprocessing=None, normalize_embedding=False, **kwargs):
         super().__init__(**kwargs)
         if num_classes is not None and int(num_classes) < 1:
             raise ValueError(f"num_classes must be a positive integer or None, got {num_classes}.")
         self.num_classes = None if num_classes is None else int(num_classes)
         self.image_shape = tuple(int(d) for d in image_shape)
+        if isinstance(preprocessing, dict):
+            preprocessing = keras.saving.deserialize_keras_object(preprocessing)
+        if preprocessing is not None and tuple(preprocessing.image_size) != self.image_shape[:2]:
+            raise ValueError(
+                f"The preprocessing resizes to {tuple(preprocessing.image_size)} but the model expects "
+                f"{self.image_shape[:2]} inputs."
+            )
+        self.preprocessing = preprocessing
+        self.normalize_embedding = bool(normalize_embedding)
         self.logit_names = []
         self.auxiliary_loss_weights = {}
         self._reid_loss = None
@@ -71,11 +89,54 @@ class ReIDModel(keras.Model):
         """The identity classifier layers (`classifier*`), which `num_classes` replaces."""
         return [layer for layer in self.network.layers if layer.name.startswith(CLASSIFIER_PREFIX)]
 
+    def set_preprocessing(self, preprocessing, normalize_embedding=True):
+        """Makes the model end-to-end (raw images in), or bare again with `None`.
+
+        Args:
+            preprocessing: a `keras_reid.layers.ImagePreprocessing`, a
+                `keras_reid.ReIDPreprocessor` (a preset's `preprocessor.json`), or None
+                (the bare contract: normalised input, raw embedding).
+            normalize_embedding: L2-normalise the inference embedding (ignored with None).
+
+        Returns the model. The weights are untouched: only what happens before and after
+        the network changes.
+        """
+        from keras_reid.layers.image_preprocessing import ImagePreprocessing
+
+        if preprocessing is None:
+            self.preprocessing = None
+            self.normalize_embedding = False
+            return self
+        if not isinstance(preprocessing, ImagePreprocessing):
+            preprocessing = ImagePreprocessing.from_preprocessor(preprocessing)
+        if tuple(preprocessing.image_size) != self.image_shape[:2]:
+            raise ValueError(
+                f"The preprocessing resizes to {tuple(preprocessing.image_size)} but the model expects "
+                f"{self.image_shape[:2]} inputs."
+            )
+        self.preprocessing = preprocessing
+        self.normalize_embedding = bool(normalize_embedding)
+        return self
+
+    def network_embedding(self, inputs):
+        """The bare contract's embedding: inference on inputs already resized and
+        normalised, float32 and not L2-normalised, whether or not the model is end-to-end
+        (the reference tensors of presets and the conversion parity checks use it)."""
+        return ops.cast(self.network(inputs, training=False)["embedding"], "float32")
+
     # -- forward --------------------------------------------------------------------------
+    def _network_outputs(self, inputs, training=None):
+        if self.preprocessing is not None:
+            inputs = self.preprocessing(inputs)
+        return self.network(inputs, training=training)
+
     def call(self, inputs, training=None):
-        outputs = self.network(inputs, training=training)
+        outputs = self._network_outputs(inputs, training=training)
         if not training:
-            return ops.cast(outputs["embedding"], "float32")
+            embedding = ops.cast(outputs["embedding"], "float32")
+            if self.normalize_embedding:
+                embedding = l2_normalize(embedding)
+            return embedding
         for term in self._auxiliary_losses(outputs):
             self.add_loss(term)
         return self._training_outputs(outputs)
@@ -116,7 +177,7 @@ class ReIDModel(keras.Model):
         """
         losses = []
         if y is not None and not isinstance(y_pred, dict) and x is not None and self.logit_names:
-            outputs = self.network(x, training=False)
+            outputs = self._network_outputs(x, training=False)
             y_pred = self._training_outputs(outputs)
             losses.extend(self._auxiliary_losses(outputs))
         if isinstance(y_pred, dict) and y is not None:
@@ -147,15 +208,55 @@ class ReIDModel(keras.Model):
         # own compute_loss does; otherwise gradients are summed over replicas.
         return scale_loss_for_distribution(ops.sum(ops.stack(losses)))
 
+    # -- export ---------------------------------------------------------------------------
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Writes an inference artifact: a TensorFlow SavedModel, ONNX or TFLite (LiteRT) file.
+
+        The artifact computes `model(x)` in inference mode. For an end-to-end model (what
+        `keras_reid.load` returns) that is the whole pipeline — float32 RGB images of
+        0–255 values and any size `(N, h, w, 3)` in, L2-normalised embeddings out — so a
+        deployer needs no keras_reid code; a bare model takes its normalised
+        `(N, *image_shape)` input.
+
+        Args:
+            filepath: a folder ("tf_saved_model") or file path ("onnx", "litert").
+            format: "tf_saved_model" (serving signature `serve`), "onnx" (needs `tf2onnx`
+                on TensorFlow/JAX, `onnxscript` on PyTorch) or "litert" / "tflite" (TensorFlow
+                backend; needs `ai-edge-litert` to run the file), or any other format
+                `keras.Model.export` knows.
+            verbose: print what was written.
+            input_signature: default: one float32 input, `(None, None, None, 3)` for an
+                end-to-end model, `(None, *image_shape)` for a bare one.
+            **kwargs: passed to `keras.Model.export`.
+
+        Example:
+        >>> import keras_reid
+        >>> model = keras_reid.load("mobilenetv2_multisource")  # doctest: +SKIP
+        >>> model.export("reid_savedmodel")  # doctest: +SKIP
+        """
+        if format == "tflite":
+            format = "litert"
+        if input_signature is None:
+            shape = (None, None, None, 3) if self.preprocessing is not None else (None, *self.image_shape)
+            input_signature = [keras.InputSpec(shape=shape, dtype="float32")]
+        return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
     # -- serialisation --------------------------------------------------------------------
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "num_classes": self.num_classes,
             "image_shape": list(self.image_shape),
         }
+        # Only when set, so that presets' config.json files stay what they were.
+        if self.preprocessing is not None:
+            config["preprocessing"] = keras.saving.serialize_keras_object(self.preprocessing)
+        if self.normalize_embedding:
+            config["normalize_embedding"] = True
+        return config
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+

@@ -49,7 +49,7 @@ def resolve_handle(handle):
     )
 
 
-def load(handle, num_classes=None, load_weights=True, force_download=False):
+def load(handle, num_classes=None, load_weights=True, force_download=False, include_preprocessing=True):
     """Loads a ReID model from a preset.
 
     Args:
@@ -63,6 +63,11 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
             loads every other weight (one log line names what was replaced).
         load_weights: False builds the architecture with random weights.
         force_download: re-download Hub files even if cached.
+        include_preprocessing: True (default): an end-to-end model — raw RGB images
+            (uint8 or float 0–255, any size) in, L2-normalised embeddings out, the
+            preset's resize and normalisation inside the model (`predict`, `fit`,
+            `evaluate`, `.keras` files and `model.export` carry them). False: the bare
+            model contract (inputs already resized and normalised, raw embedding).
 
     Returns a `keras_reid.ReIDModel` with `model.preprocessor` (a `ReIDPreprocessor`)
     and `model.preset_metadata`. Every file is confined to the preset and checked
@@ -79,8 +84,13 @@ def load(handle, num_classes=None, load_weights=True, force_download=False):
         value = hub.download_preset(value, force_download=force_download)
         kind = "dir"
     if kind == "dir":
-        return load_preset_dir(value, num_classes=num_classes, load_weights=load_weights)
-    return _load_keras_file(value, num_classes, load_weights)
+        return load_preset_dir(
+            value, num_classes=num_classes, load_weights=load_weights, include_preprocessing=include_preprocessing
+        )
+    model = _load_keras_file(value, num_classes, load_weights)
+    if not include_preprocessing and hasattr(model, "set_preprocessing"):
+        model.set_preprocessing(None)
+    return model
 
 
 def _load_keras_file(path, num_classes, load_weights):

@@ -212,12 +212,15 @@ def save_preset(
     Args:
         model: a `keras_reid.ReIDModel`.
         directory: output folder (created; existing preset files are overwritten).
-        preprocessor: a `ReIDPreprocessor`; default: the model's `image_shape` with
-            ImageNet statistics.
+        preprocessor: a `ReIDPreprocessor`; default: the model's own (its
+            `ImagePreprocessing`, or the preset's it was loaded from), else its
+            `image_shape` with ImageNet statistics. An end-to-end model is saved as its
+            bare model plus this `preprocessor.json`, like every preset.
+        reference_inputs: optional float32 batch, already preprocessed (the bare
+            contract's input); its embedding (`model.network_embedding`) is stored in
+            `reference_tensors.npz` so loads can be verified (timm style).
         metadata: extra metadata fields (training data, metrics, provenance, licence...).
         model_card: the README.md text; None writes a minimal card.
-        reference_inputs: optional float32 batch; its embedding is stored in
-            `reference_tensors.npz` so loads can be verified (timm style).
         weights_dtype: "float16" stores the weights in half precision where that loses
             nothing (the model computes in float32 after loading): arrays float16
             cannot represent stay float32, and with `reference_inputs` the whole file
@@ -228,10 +231,14 @@ def save_preset(
     """
     os.makedirs(directory, exist_ok=True)
     previous = _previously_saved(directory)
-    preprocessor = preprocessor or ReIDPreprocessor(model.image_shape[:2])
+    preprocessor = preprocessor or _model_preprocessor(model)
     config = keras.saving.serialize_keras_object(model)
     for key in ("compile_config", "build_config"):
         config.pop(key, None)
+    # An end-to-end model's preprocessing is the preset's preprocessor.json: config.json
+    # holds the bare model, as in every preset.
+    for key in ("preprocessing", "normalize_embedding"):
+        config["config"].pop(key, None)
     _json_dump(config, os.path.join(directory, CONFIG_FILE))
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     # The functional network holds every weight; saving it (not the compiled ReIDModel)
@@ -249,7 +256,7 @@ def save_preset(
             # The reference must describe the stored (rounded) weights.
             model = _build_from_config(config)
             _load_weights_strict(model, weights_path)
-        embedding = keras.ops.convert_to_numpy(model(reference_inputs, training=False))
+        embedding = keras.ops.convert_to_numpy(model.network_embedding(reference_inputs))
         np.savez(os.path.join(directory, REFERENCE_FILE), inputs=reference_inputs, embedding=embedding)
     card = model_card if model_card is not None else default_model_card(model, metadata or {}, directory)
     with open(os.path.join(directory, README_FILE), "w") as f:
@@ -289,6 +296,14 @@ def save_preset(
     return directory
 
 
+def _model_preprocessor(model):
+    """The preprocessor an unspecified `save_preset` records: the model's own, else ImageNet's."""
+    layer = getattr(model, "preprocessing", None)
+    if layer is not None:
+        return ReIDPreprocessor(layer.image_size, layer.mean, layer.std, layer.interpolation)
+    return getattr(model, "preprocessor", None) or ReIDPreprocessor(model.image_shape[:2])
+
+
 def _previously_saved(directory):
     """Top-level file names the `metadata.json` already in `directory` records (an earlier save)."""
     path = os.path.join(directory, METADATA_FILE)
@@ -320,10 +335,10 @@ def _store_reduced_precision(model, config, weights_path, dtype, reference_input
     info = {"weights_dtype": dtype, "arrays_kept_float32": len(kept)}
     if reference_inputs is not None:
         x = np.asarray(reference_inputs, "float32")
-        exact = keras.ops.convert_to_numpy(model(x, training=False))
+        exact = keras.ops.convert_to_numpy(model.network_embedding(x))
         rounded_model = _build_from_config(config)
         _load_weights_strict(rounded_model, weights_path)
-        rounded = keras.ops.convert_to_numpy(rounded_model(x, training=False))
+        rounded = keras.ops.convert_to_numpy(rounded_model.network_embedding(x))
         diff = float(np.abs(rounded - exact).max())
         info["max_abs_embedding_change"] = diff
         if diff > rtol * max(float(np.abs(exact).max()), 1e-12):
@@ -612,21 +627,16 @@ def transfer_weights(source, target, skip_prefix="classifier"):
     Returns the names of the skipped layers. Raises if any other layer is missing or
     mismatched, so nothing is dropped silently.
     """
-    source_layers = {layer.name: layer for layer in source.network.layers}
-    skipped = []
-    for layer in target.network.layers:
-        if layer.name.startswith(skip_prefix):
-            skipped.append(layer.name)
-            continue
-        if not layer.weights:
-            continue
-        if layer.name not in source_layers:
-            raise PresetError(f"Layer {layer.name!r} has no counterpart in the preset's model.")
-        layer.set_weights(source_layers[layer.name].get_weights())
+    from keras_reid.utils import weights
+
+    try:
+        _, skipped = weights.transfer_weights(source, target, skip_prefix=skip_prefix, strict=True)
+    except ValueError as e:
+        raise PresetError(f"{e} (the preset's model)") from None
     return skipped
 
 
-def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True, root=None):
+def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True, root=None, include_preprocessing=True):
     """Loads a preset folder; see `keras_reid.load` for the arguments.
 
     `root` is the folder every file must resolve inside (default: `preset_root(directory)`).
@@ -664,6 +674,14 @@ def load_preset_dir(directory, num_classes=None, load_weights=True, verify=True,
             )
         del source
     model.preprocessor = preprocessor
+    if include_preprocessing:
+        try:
+            model.set_preprocessing(preprocessor)
+        except ValueError as e:
+            raise PresetFormatError(
+                f"{os.path.join(directory, PREPROCESSOR_FILE)}: {e}; load it with include_preprocessing=False "
+                "and preprocess with keras_reid.ReIDPreprocessor."
+            ) from None
     model.preset_metadata = metadata
     model.preset_folder = str(directory)
     return model

@@ -139,26 +139,19 @@ def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_ep
 
 # -- evaluation -----------------------------------------------------------------------------
 def evaluate(model, dataset, preprocessor, recipe, batch_size=64):
-    """Query/gallery ranking metrics (fractions): mAP, mINP, rank1/5/10."""
-    from keras_reid.data import eval_dataset
-    from keras_reid.evaluation import compute_distance_matrix, evaluate_rank, l2_normalize
+    """Query/gallery ranking metrics (fractions): mAP, mINP, rank1/5/10, by the recipe's
+    metric and normalisation (`keras_reid.evaluation.evaluate_model`, the CLI's path)."""
+    from keras_reid.evaluation import evaluate_model
 
-    def features(records):
-        feats, pids, cams = [], [], []
-        for batch in eval_dataset(records, preprocessor, batch_size=batch_size).as_numpy_iterator():
-            feats.append(keras.ops.convert_to_numpy(model(batch["images"], training=False)))
-            pids.append(batch["pids"])
-            cams.append(batch["camids"])
-        f = np.concatenate(feats).astype("float32")
-        return (l2_normalize(f) if recipe.eval_normalize else f), np.concatenate(pids), np.concatenate(cams)
-
-    qf, qp, qc = features(dataset.query)
-    gf, gp, gc = features(dataset.gallery)
-    dist = compute_distance_matrix(qf, gf, metric=recipe.eval_metric)
-    result = evaluate_rank(dist, qp, gp, qc, gc, max_rank=min(50, len(gp)))
-    cmc = result["cmc"]
-    pick = lambda k: float(cmc[min(k, len(cmc)) - 1])  # noqa: E731
-    return {"mAP": float(result["mAP"]), "mINP": float(result["mINP"]), "rank1": pick(1), "rank5": pick(5), "rank10": pick(10)}
+    result = evaluate_model(
+        model,
+        dataset,
+        metric=recipe.eval_metric,
+        normalize=recipe.eval_normalize,
+        preprocessor=preprocessor,
+        batch_size=batch_size,
+    )
+    return {k: float(result[k]) for k in ("mAP", "mINP", "rank1", "rank5", "rank10")}
 
 
 # -- state ----------------------------------------------------------------------------------
@@ -316,21 +309,18 @@ def init_from_preset(model, handle, instance_norm_init="identity"):
     """
     import keras_reid
     from keras_reid.layers.instance_normalization import InstanceNormalization
+    from keras_reid.utils.weights import transfer_weights
 
     if instance_norm_init not in ("identity", "batch_norm"):
         raise ValueError(f"instance_norm_init must be 'identity' or 'batch_norm', got {instance_norm_init!r}.")
     source = handle if isinstance(handle, keras.Model) else keras_reid.load(handle)
+    loaded, missing = transfer_weights(source, model)
     src = {layer.name: layer for layer in source.network.layers}
-    loaded, skipped = [], []
-    for layer in model.network.layers:
-        if not layer.weights:
-            continue
-        other = src.get(layer.name)
-        if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
-            layer.set_weights(other.get_weights())
-            loaded.append(layer.name)
-            continue
-        bn = src.get(layer.name[: -len("_in")] + "_bn") if layer.name.endswith("_in") else None
+    skipped = []
+    by_name = {layer.name: layer for layer in model.network.layers}
+    for name in missing:
+        layer = by_name[name]
+        bn = src.get(name[: -len("_in")] + "_bn") if name.endswith("_in") else None
         if (
             instance_norm_init == "batch_norm"
             and isinstance(layer, InstanceNormalization)
@@ -339,9 +329,9 @@ def init_from_preset(model, handle, instance_norm_init="identity"):
         ):
             layer.gamma.assign(bn.gamma)
             layer.beta.assign(bn.beta)
-            loaded.append(layer.name)
+            loaded.append(name)
         else:
-            skipped.append(layer.name)
+            skipped.append(name)
     return loaded, skipped
 
 

@@ -184,7 +184,7 @@ def test_links_inside_the_preset_still_load(tiny_preset, tmp_path):  # noqa: F81
         os.symlink(os.path.join("..", "..", "blobs", name), snapshot / name)
     model = keras_reid.load(str(snapshot))
     reference = keras_reid.presets.load_reference_tensors(snapshot)
-    np.testing.assert_array_equal(to_numpy(model(reference["inputs"])), reference["embedding"])
+    np.testing.assert_array_equal(to_numpy(model.network_embedding(reference["inputs"])), reference["embedding"])
 
 
 HOSTILE_HUB_SCRIPT = """

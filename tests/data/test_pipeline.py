@@ -66,6 +66,27 @@ def test_truncated_and_fake_images(tmp_path):
         list(ds.as_numpy_iterator())
 
 
+def test_training_and_inference_read_a_rotated_jpeg_alike(tmp_path):
+    """A phone JPEG stored landscape with EXIF orientation 6 ("rotate 90° clockwise"): the
+    training pipeline and FeatureExtractor both see it upright (one `read_image`)."""
+    from keras_reid.feature_extractor import read_image
+
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :10] = 255  # a white band on the stored image's left edge
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    path = _save(tmp_path / "rotated.jpg", img, exif=exif, quality=95)
+    trained = load_image(path)
+    assert trained.shape == (40, 20, 3)  # upright: portrait
+    assert trained[:8].mean() > 200 and trained[-8:].mean() < 50  # the band is now on top
+    np.testing.assert_array_equal(trained, read_image(path))
+    ds = data.eval_dataset([data.ImageRecord(path, 0, 0)], ReIDPreprocessor((40, 20)), batch_size=1)
+    batch = next(iter(ds.as_numpy_iterator()))
+    want = ReIDPreprocessor((40, 20))(trained[None])
+    np.testing.assert_allclose(batch["images"], want, atol=1e-5)
+
+
 def test_pipeline_decodes_odd_modes(tmp_path):
     paths = [
         _save(tmp_path / "a.png", Image.fromarray(np.full((20, 10), 128, np.uint8))),

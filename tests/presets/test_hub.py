@@ -111,7 +111,7 @@ except keras_reid.PresetError as e:
     print(json.dumps({"error": type(e).__name__, "message": str(e)}))
     sys.exit(0)
 ref = load_reference_tensors(model.preset_folder)
-out = keras.ops.convert_to_numpy(model(ref["inputs"]))
+out = keras.ops.convert_to_numpy(model.network_embedding(ref["inputs"]))
 print(json.dumps({"max_abs": float(np.abs(out - ref["embedding"]).max()), "folder": model.preset_folder}))
 """
 

@@ -8,17 +8,12 @@ from keras_reid.layers.inception_a import TORCH_KERNEL_INIT, InceptionA
 from keras_reid.layers.inception_b import InceptionB
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 from keras_reid.models.reid_model import ReIDModel
+from keras_reid.utils.normalization import l2_normalize
 
 # torchreid: fixed region scales of θ = [[1, 0, t_x], [0, 0.25, t_y]] and hard-coded resizes.
 SCALE_X, SCALE_Y = 1.0, 0.25
 REGION_SIZES = ((24, 28), (12, 14), (6, 7))
 NUM_REGIONS = 4
-
-
-def _l2_normalize(x, epsilon=1e-12):
-    x = ops.cast(x, "float32")
-    norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
-    return x / ops.maximum(norm, epsilon)
 
 
 @keras_reid_export
@@ -137,7 +132,7 @@ class HACNN(ReIDModel):
             f_local = layers.Dense(self.feature_dim, kernel_initializer=TORCH_KERNEL_INIT, name="fc_local_dense")(f_local)
             f_local = torch_batch_norm("fc_local_bn")(f_local)
             f_local = layers.ReLU(name="fc_local_relu")(f_local)
-            outputs["embedding"] = ops.concatenate([_l2_normalize(f_global), _l2_normalize(f_local)], axis=-1)
+            outputs["embedding"] = ops.concatenate([l2_normalize(f_global), l2_normalize(f_local)], axis=-1)
             if self.num_classes:
                 outputs["global"] = self._classifier("classifier_global")(f_global)
                 outputs["local"] = self._classifier("classifier_local")(f_local)

@@ -13,6 +13,7 @@ from keras_reid.layers.self_attention import SelfAttention
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 from keras_reid.losses.reid_loss import ReIDLoss
 from keras_reid.models.reid_model import ReIDModel
+from keras_reid.utils.normalization import l2_normalize
 
 ATTENTIONS = (None, "csa", "sa")
 
@@ -47,9 +48,7 @@ def part_normalized_embedding(parts):
     `pcb_p6` eval output): each part vector divided by its L2 norm (clamped at 1e-12 as
     `F.normalize`), flattened like the PyTorch `(B, C, P, 1)` tensor (index `c·P + p`).
     """
-    x = ops.cast(parts, "float32")
-    norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
-    x = x / ops.maximum(norm, 1e-12)
+    x = l2_normalize(parts)
     return ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, parts.shape[1] * parts.shape[2]))
 
 
@@ -234,18 +233,9 @@ class PCB(ReIDModel):
         stage-1 PCB has no `local_mask`). Layers whose names or weight shapes differ are
         skipped. Returns `(copied, skipped)` lists of layer names.
         """
-        theirs = {layer.name: layer for layer in source.network.layers}
-        copied, skipped = [], []
-        for layer in self.network.layers:
-            other = theirs.get(layer.name)
-            if not layer.weights:
-                continue
-            if other is None or [w.shape for w in other.weights] != [w.shape for w in layer.weights]:
-                skipped.append(layer.name)
-                continue
-            layer.set_weights(other.get_weights())
-            copied.append(layer.name)
-        return copied, skipped
+        from keras_reid.utils.weights import transfer_weights
+
+        return transfer_weights(source, self)
 
     # -- serialisation --------------------------------------------------------------------
     def get_config(self):

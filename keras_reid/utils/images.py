@@ -1,0 +1,138 @@
+"""The one image module of keras_reid: listing image files and decoding them to RGB uint8.
+
+Training (`keras_reid.data` pipelines), evaluation and inference (`FeatureExtractor`, the CLI)
+all read images with `read_image`, so a file is seen the same way everywhere: EXIF
+orientation applied; grayscale, RGBA (alpha dropped), palette, CMYK and 16-bit images
+converted to 8-bit RGB; a missing, truncated or non-image file raises one
+`ImageReadError` line naming it.
+"""
+
+import logging
+import os
+
+import numpy as np
+
+logger = logging.getLogger("keras_reid")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+class ImageReadError(ValueError):
+    """An input that cannot be turned into an RGB image (missing, truncated, not an image)."""
+
+
+def is_image_file(name):
+    """Whether `name` has an image extension (hidden files excluded)."""
+    base = os.path.basename(name)
+    return base.lower().endswith(IMAGE_EXTENSIONS) and not base.startswith(".")
+
+
+def list_images(folder, log=True, recursive=True):
+    """Sorted listing of the image files under `folder` (recursive unless `recursive=False`).
+
+    Hidden files and folders are left out. Returns `(paths, num_skipped)`; non-image
+    files are skipped and counted in one log line (unless `log=False`).
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"No such folder: {folder}")
+    images, skipped = [], []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        for name in files:
+            (images if is_image_file(name) else skipped).append(os.path.join(root, name))
+    if skipped and log:
+        examples = ", ".join(os.path.basename(p) for p in sorted(skipped)[:3])
+        logger.warning("Skipped %d non-image file(s) in %s (e.g. %s).", len(skipped), folder, examples)
+    return sorted(images), len(skipped)
+
+
+def _pil_to_rgb(img, owned=False):
+    """A PIL image (any mode) → `(H, W, 3)` uint8, after EXIF orientation.
+
+    `owned=True` (an image this module opened) lets the orientation be applied in place.
+    """
+    from PIL import ImageOps
+
+    img.load()
+    try:
+        # In place: a transposed copy (or, without an orientation tag, a plain copy) would
+        # double the memory a huge image takes.
+        if owned:
+            ImageOps.exif_transpose(img, in_place=True)
+        else:
+            img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not make the pixels unusable
+        pass
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit single channel: PIL's convert("RGB") would clip at 255; rescale instead.
+        arr = np.asarray(img).astype(np.float64)
+        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) <= 65535 else float(arr.max())
+        arr = np.clip(np.round(arr * (255.0 / scale)), 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
+        arr = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    # convert() copies even when the mode is already RGB.
+    return np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
+
+
+def _array_to_rgb(arr, name):
+    arr = np.asarray(arr)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
+        raise ImageReadError(f"{name}: expected an (H, W, 3) uint8 image array, got shape {arr.shape}.")
+    if arr.dtype == np.uint16:
+        arr = np.clip(np.round(arr.astype(np.float64) * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
+    if arr.dtype != np.uint8:
+        raise ImageReadError(
+            f"{name}: expected uint8 pixels (0-255), got dtype {arr.dtype}; "
+            "convert with (x * 255).round().astype('uint8') if your floats are in [0, 1]."
+        )
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+def read_image(item, name=None):
+    """Turns a path, PIL image or array into an `(H, W, 3)` RGB uint8 array.
+
+    Files are decoded with Pillow: EXIF orientation applied; grayscale, RGBA (alpha
+    dropped), palette, CMYK and 16-bit images converted to 8-bit RGB.
+
+    Raises:
+        ImageReadError: one line naming the file (missing, truncated, not an image).
+    """
+    from PIL import Image
+
+    if isinstance(item, (str, os.PathLike)):
+        path = os.fspath(item)
+        try:
+            with Image.open(path) as img:
+                arr = _pil_to_rgb(img, owned=True)
+        except FileNotFoundError:
+            raise ImageReadError(f"cannot read image {path}: no such file") from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ImageReadError(f"cannot read image {path}: {reason}") from None
+    elif isinstance(item, Image.Image):
+        try:
+            arr = _pil_to_rgb(item.copy() if item.mode == "P" else item)
+        except (OSError, ValueError) as e:
+            raise ImageReadError(f"cannot read {name or 'PIL image'}: {e}") from None
+    elif isinstance(item, np.ndarray):
+        arr = _array_to_rgb(item, name or "array")
+    else:
+        raise ImageReadError(
+            f"{name or 'input'}: unsupported image type {type(item).__name__} "
+            "(expected a path, a PIL image or a uint8 (H, W, 3) array)."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageReadError(f"{name or 'image'}: empty image of shape {arr.shape}.")
+    return arr
