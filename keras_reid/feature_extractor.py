@@ -89,7 +89,7 @@ class FeatureExtractor:
             it; "skip": it is skipped with a warning and `__call__` returns
             `(embeddings, kept)`, the inputs that were embedded.
         num_workers: threads that decode and resize images ahead of the model (overlapping
-            reading with the forward pass); None: `min(4, cpu_count)`, 0: decode inline.
+            reading with the forward pass); None: `min(4, cpu_count - 1)` (at least 1), 0: decode inline.
         normalize: L2-normalise the embeddings (default). False returns a bare model's
             raw embeddings (torchreid's evaluation without `normalize_feature`); an
             end-to-end model's own output is already normalised.
@@ -159,7 +159,9 @@ class FeatureExtractor:
                 f"expects {expected} inputs."
             )
         if num_workers is None:
-            num_workers = min(4, os.cpu_count() or 1)
+            # One core stays with the model: on 2 cores, 1 decode thread beat 2 (and 4) in
+            # benchmarks/extraction_speed.py (less oversubscription of the model's threads).
+            num_workers = min(4, max(1, (os.cpu_count() or 1) - 1))
         if int(num_workers) < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}.")
         self.num_workers = int(num_workers)
