@@ -114,7 +114,7 @@ def cmd_list(args):
 
 # -- embed ---------------------------------------------------------------------------------
 def cmd_embed(args):
-    import numpy as np
+    from keras_reid.evaluation.saved_gallery import save_gallery
 
     _require_folder(args.folder)
     model = _load_model(args.preset)
@@ -131,25 +131,7 @@ def cmd_embed(args):
         except ImageReadError as e:
             raise CLIError(f"{e} (pass --skip-errors to embed the other images)") from None
         kept = extractor.last_paths
-    out = args.output
-    if not out.endswith(".npy"):
-        out += ".npy"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    np.save(out, embeddings)
-    index_path = out[: -len(".npy")] + ".paths.json"
-    with open(index_path, "w") as f:
-        json.dump(
-            {
-                "preset": args.preset,
-                "embedding_dim": int(embeddings.shape[1]),
-                "flip": bool(args.flip),
-                "normalized": True,
-                "root": os.path.abspath(args.folder),
-                "paths": [os.path.relpath(p, args.folder) for p in kept],
-            },
-            f,
-            indent=1,
-        )
+    out, index_path = save_gallery(args.output, embeddings, kept, args.folder, args.preset, flip=args.flip)
     _say(f"Embedded {embeddings.shape[0]} image(s) into {embeddings.shape[1]}-D L2-normalised vectors.")
     _say(f"Embeddings: {out}")
     _say(f"Paths (row order): {index_path}")
@@ -158,26 +140,12 @@ def cmd_embed(args):
 
 # -- search --------------------------------------------------------------------------------
 def _load_saved_gallery(path, preset):
-    """An `embed` output (`OUT.npy` + `OUT.paths.json`) as (embeddings, absolute paths, info)."""
-    import numpy as np
+    from keras_reid.evaluation.saved_gallery import SavedGalleryError, load_gallery
 
-    index_path = path[: -len(".npy")] + ".paths.json"
-    if not os.path.isfile(path):
-        raise CLIError(f"no such gallery embedding file: {path}")
-    if not os.path.isfile(index_path):
-        raise CLIError(f"{path} has no {os.path.basename(index_path)} beside it (write both with keras-reid embed)")
-    with open(index_path) as f:
-        info = json.load(f)
-    embeddings = np.load(path, allow_pickle=False)
-    paths = [os.path.join(info.get("root", ""), p) for p in info.get("paths", [])]
-    if embeddings.ndim != 2 or len(paths) != len(embeddings):
-        raise CLIError(f"{path} holds {embeddings.shape} embeddings for {len(paths)} paths in {index_path}: re-run keras-reid embed")
-    if info.get("preset") != preset:
-        raise CLIError(
-            f"{path} was embedded with preset {info.get('preset')!r}, not {preset!r}: embeddings of different "
-            "models cannot be compared; search with that preset or re-run keras-reid embed"
-        )
-    return embeddings.astype("float32"), paths, info
+    try:
+        return load_gallery(path, preset)
+    except SavedGalleryError as e:
+        raise CLIError(str(e)) from None
 
 
 def cmd_search(args):
@@ -455,17 +423,7 @@ def cmd_visualize_retrieval(args):
 
     from keras_reid.visualization import draw_retrieval_grid, parse_identity
 
-    if not os.path.isfile(args.embeddings):
-        raise CLIError(f"no such embeddings file: {args.embeddings}")
-    index_path = args.embeddings[: -len(".npy")] + ".paths.json" if args.embeddings.endswith(".npy") else None
-    if not index_path or not os.path.isfile(index_path):
-        raise CLIError(f"{args.embeddings}: its index {index_path} is missing (write both with `keras-reid embed`)")
-    embeddings = np.load(args.embeddings)
-    with open(index_path) as f:
-        index = json.load(f)
-    paths = [os.path.join(index["root"], p) for p in index["paths"]]
-    if len(paths) != len(embeddings):
-        raise CLIError(f"{index_path} lists {len(paths)} paths for {len(embeddings)} embeddings")
+    embeddings, paths, _ = _load_saved_gallery(args.embeddings, None)
     queries = []
     for q in args.query:
         if q.isdigit():

@@ -12,5 +12,17 @@ from keras_reid.evaluation.faiss_index import FaissIndex
 from keras_reid.evaluation.multi_split import evaluate_splits
 from keras_reid.evaluation.rank import evaluate_rank
 from keras_reid.evaluation.rerank import re_rank
+from keras_reid.evaluation.saved_gallery import SavedGalleryError, load_gallery, save_gallery
 
-__all__ = ["FaissIndex", "compute_distance_matrix", "evaluate_model", "evaluate_rank", "evaluate_splits", "l2_normalize", "re_rank"]
+__all__ = [
+    "FaissIndex",
+    "SavedGalleryError",
+    "compute_distance_matrix",
+    "evaluate_model",
+    "evaluate_rank",
+    "evaluate_splits",
+    "l2_normalize",
+    "load_gallery",
+    "re_rank",
+    "save_gallery",
+]

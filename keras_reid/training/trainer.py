@@ -28,8 +28,18 @@ import time
 import keras
 import numpy as np
 
+from keras_reid.data.training_stream import compute_steps_per_epoch, epoch_indices, train_dataset  # noqa: F401
+from keras_reid.training.checkpoints import (  # noqa: F401
+    CHECKPOINT_DIR,
+    LATEST,
+    latest_checkpoint,
+    restore_model,
+    restore_optimizer,
+    save_checkpoint,
+)
 from keras_reid.training.optimizers import EpochStepSchedule, TorchAdam, TorchSGD
 from keras_reid.training.recipes import Recipe, get_recipe, recipe_for_architecture
+from keras_reid.training.run_log import LOG_COLUMNS, LOG_FILE, append_row, read_log, truncate_log  # noqa: F401
 
 logger = logging.getLogger("keras_reid.training")
 
@@ -38,103 +48,6 @@ class TrainingConfigError(ValueError):
     """Training arguments that cannot work (a bad number, a resume with other settings,
     unreadable training images); the message names the argument or file and the fix."""
 
-CHECKPOINT_DIR = "checkpoints"
-LATEST = "latest.json"
-LOG_FILE = "log.csv"
-LOG_COLUMNS = ("epoch", "phase", "lr", "loss", "mAP", "mINP", "rank1", "rank5", "rank10", "time_s")
-
-
-# -- data -------------------------------------------------------------------------------------
-def epoch_indices(pids, recipe, seed, epoch, steps_per_epoch, domains=None):
-    """Image indices of training epoch `epoch`: exactly `steps_per_epoch × batch_size` of them.
-
-    Depends only on `(seed, epoch)`. Sampler epochs (`k = 0, 1, ...`) are concatenated until
-    the epoch is full (P×K epochs vary in length) and the surplus is dropped. `domains`
-    (one source index per image) is used when `recipe.domain_batches` is set.
-    """
-    from keras_reid.data import RandomIdentitySampler
-
-    need = steps_per_epoch * recipe.batch_size
-    out, k = [], 0
-    if recipe.sampler == "identity":
-        sampler = RandomIdentitySampler(
-            pids,
-            recipe.num_instances,
-            recipe.batch_size // recipe.num_instances,
-            seed=seed,
-            domains=domains if recipe.domain_batches else None,
-        )
-    while sum(len(o) for o in out) < need:
-        if recipe.sampler == "identity":
-            idx = sampler.epoch_indices(int(epoch) * 1000 + k)
-        else:
-            rng = np.random.default_rng([int(seed), int(epoch), k])
-            n = len(pids) // recipe.batch_size * recipe.batch_size
-            idx = rng.permutation(len(pids))[: n or len(pids)]
-        if len(idx) == 0:
-            raise ValueError("The training split is too small for one batch of this recipe.")
-        out.append(idx)
-        k += 1
-    return np.concatenate(out)[:need].astype(np.int64)
-
-
-def compute_steps_per_epoch(records, recipe, max_steps=None):
-    if recipe.sampler == "identity":
-        from keras_reid.data import steps_per_epoch
-
-        steps = steps_per_epoch(records, recipe.batch_size // recipe.num_instances, recipe.num_instances)
-    else:
-        steps = max(1, len(records) // recipe.batch_size)
-    return min(steps, int(max_steps)) if max_steps else steps
-
-
-def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_epoch, last_epoch, domains=None):
-    """Batches of epochs `[first_epoch, last_epoch)`, stateless in `(seed, epoch)`."""
-    import tensorflow as tf
-
-    from keras_reid.data import load_image, torchreid_random_erasing
-    from keras_reid.data.augmentation import color_jitter
-
-    paths = tf.constant([r.path for r in records])
-    labels = tf.constant([r.pid for r in records], tf.int32)
-    pids = [r.pid for r in records]
-    per_epoch = steps_per_epoch * recipe.batch_size
-    height, width = preprocessor.image_size
-    mean = tf.constant(preprocessor.mean, tf.float32)
-    std = tf.constant(preprocessor.std, tf.float32)
-
-    def indices(epoch):
-        return epoch_indices(pids, recipe, seed, int(epoch), steps_per_epoch, domains)
-
-    def epoch_ds(epoch):
-        idx = tf.numpy_function(indices, [epoch], tf.int64, stateful=False)
-        idx.set_shape([per_epoch])
-        sample = epoch * per_epoch + tf.range(per_epoch, dtype=tf.int64)
-        return tf.data.Dataset.from_tensor_slices((idx, sample))
-
-    def load(index, sample):
-        image = tf.numpy_function(load_image, [tf.gather(paths, index)], tf.uint8, stateful=False)
-        image.set_shape([None, None, 3])
-        image = tf.image.resize(tf.cast(image, tf.float32), (height, width), method=preprocessor.interpolation, antialias=False)
-        seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(int(seed), tf.int64), sample]), 3)
-        if recipe.flip:
-            flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
-            image = tf.where(flip, tf.reverse(image, axis=[1]), image)
-        if recipe.crop_pad:
-            p = recipe.crop_pad
-            image = tf.pad(image, [[p, p], [p, p], [0, 0]])
-            image = tf.image.stateless_random_crop(image, [height, width, 3], seeds[1])
-        if recipe.color_jitter or recipe.random_grayscale:
-            # Its own seed stream, so recipes without it keep their exact augmentation.
-            image = color_jitter(image, tf.random.experimental.stateless_fold_in(seeds[0], 7), recipe.color_jitter, recipe.random_grayscale)
-        image = (image / 255.0 - mean) / std
-        if recipe.random_erasing:
-            image = torchreid_random_erasing(image, seeds[2], 0.5, tuple(recipe.erase_area), 0.3, fill=preprocessor.mean)
-        return image, tf.gather(labels, index)
-
-    ds = tf.data.Dataset.range(int(first_epoch), int(last_epoch)).flat_map(epoch_ds)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(recipe.batch_size, drop_remainder=True).prefetch(2)
 
 
 # -- evaluation -----------------------------------------------------------------------------
@@ -152,71 +65,6 @@ def evaluate(model, dataset, preprocessor, recipe, batch_size=64):
         batch_size=batch_size,
     )
     return {k: float(result[k]) for k in ("mAP", "mINP", "rank1", "rank5", "rank10")}
-
-
-# -- state ----------------------------------------------------------------------------------
-def _keyed(variables):
-    keys = [v.path for v in variables]
-    if len(set(keys)) != len(keys):
-        keys = [f"{i:05d}:{k}" for i, k in enumerate(keys)]
-    return keys
-
-
-def save_checkpoint(directory, model, optimizer, state):
-    """Writes `ckpt-NNNN/` and then points `latest.json` to it (atomic replace)."""
-    epoch = state["epoch"]
-    os.makedirs(directory, exist_ok=True)
-    folder = os.path.join(directory, f"ckpt-{epoch:04d}")
-    tmp = folder + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    np.savez(os.path.join(tmp, "model.npz"), **{k: keras.ops.convert_to_numpy(v) for k, v in zip(_keyed(model.variables), model.variables)})
-    np.savez(
-        os.path.join(tmp, "optimizer.npz"),
-        **{f"{i:05d}:{v.path}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)},
-    )
-    with open(os.path.join(tmp, "state.json"), "w") as f:
-        json.dump(state, f, indent=2)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
-    pointer = os.path.join(directory, LATEST)
-    with open(pointer + ".tmp", "w") as f:
-        json.dump({"checkpoint": os.path.basename(folder), "epoch": epoch}, f)
-    os.replace(pointer + ".tmp", pointer)
-    for name in os.listdir(directory):
-        if name.startswith("ckpt-") and name != os.path.basename(folder):
-            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
-    return folder
-
-
-def latest_checkpoint(directory):
-    pointer = os.path.join(directory, LATEST)
-    if not os.path.exists(pointer):
-        return None
-    with open(pointer) as f:
-        folder = os.path.join(directory, json.load(f)["checkpoint"])
-    with open(os.path.join(folder, "state.json")) as f:
-        state = json.load(f)
-    return folder, state
-
-
-def restore_model(folder, model):
-    with np.load(os.path.join(folder, "model.npz")) as data:
-        keys = _keyed(model.variables)
-        missing = [k for k in keys if k not in data.files]
-        if missing:
-            raise ValueError(f"Checkpoint {folder} does not match the model (missing {missing[:3]}).")
-        for key, var in zip(keys, model.variables):
-            var.assign(data[key])
-
-
-def restore_optimizer(folder, optimizer):
-    with np.load(os.path.join(folder, "optimizer.npz")) as data:
-        files = sorted(data.files)
-        if len(files) != len(optimizer.variables):
-            raise ValueError(f"Checkpoint {folder}: {len(files)} optimizer variables, the optimizer has {len(optimizer.variables)}.")
-        for key, var in zip(files, optimizer.variables):
-            var.assign(data[key])
 
 
 # -- callbacks ------------------------------------------------------------------------------
@@ -365,36 +213,7 @@ class _Run:
         self.metrics_before = None
 
     def append_log(self, row):
-        path = os.path.join(self.output_dir, LOG_FILE)
-        new = not os.path.exists(path)
-        with open(path, "a") as f:
-            if new:
-                f.write(",".join(LOG_COLUMNS) + "\n")
-            f.write(",".join(_fmt(row.get(c, "")) for c in LOG_COLUMNS) + "\n")
-
-
-def _fmt(value):
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _truncate_log(path, epochs_done):
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        lines = f.read().splitlines()
-    keep = lines[:1] + [l for l in lines[1:] if l and int(l.split(",")[0]) <= epochs_done]
-    with open(path, "w") as f:
-        f.write("\n".join(keep) + "\n")
-
-
-def read_log(output_dir):
-    """The per-epoch CSV log as a list of dicts (strings)."""
-    import csv
-
-    with open(os.path.join(output_dir, LOG_FILE)) as f:
-        return list(csv.DictReader(f))
+        append_row(self.output_dir, row)
 
 
 def _phases(recipe, epochs):
@@ -676,7 +495,7 @@ def train(
         logger.warning("The checkpoint in %s is at epoch %d of %d: nothing left to train.", ckpt_dir, initial_epoch, epochs)
     log_path = os.path.join(output_dir, LOG_FILE)
     if resumed:
-        _truncate_log(log_path, initial_epoch)
+        truncate_log(log_path, initial_epoch)
         logger.info("Resuming %s from epoch %d (%s).", recipe.name, initial_epoch, resumed[0])
     elif os.path.exists(log_path):
         os.remove(log_path)
