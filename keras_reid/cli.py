@@ -1,4 +1,4 @@
-"""The `keras-reid` command line: list, embed, search, eval, visualize, demo and train.
+"""The `keras-reid` command line: list, embed, search, eval, visualize, export, demo and train.
 
     keras-reid demo                                  # the 1-minute tour (no download)
     keras-reid list
@@ -8,6 +8,7 @@
     keras-reid eval PRESET --dataset dg --root reid_extra/    # VIPeR, PRID, GRID, i-LIDS
     keras-reid visualize attention PRESET img.jpg --output attention.png
     keras-reid visualize retrieval feats.npy --query 0 --output ranks.png
+    keras-reid export PRESET reid.onnx --format onnx  # SavedModel, ONNX or TFLite, preprocessing inside
     keras-reid train ...                             # see keras_reid.training
 
 User errors (missing folder, unknown preset, unreadable image...) end the command with
@@ -538,6 +539,38 @@ def cmd_train(args, extra):
     return cli_train(extra) or 0
 
 
+# -- export --------------------------------------------------------------------------------
+EXPORT_FORMATS = ("tf_saved_model", "onnx", "tflite")
+
+
+def cmd_export(args):
+    """`keras-reid export PRESET OUT --format tf_saved_model|onnx|tflite`: the end-to-end model as a deployable file."""
+    import importlib.util
+
+    import keras
+
+    backend = keras.backend.backend()
+    if args.format == "tflite" and backend != "tensorflow":
+        raise CLIError("--format tflite needs the TensorFlow backend: run with KERAS_BACKEND=tensorflow")
+    if args.format == "tf_saved_model" and backend == "torch":
+        raise CLIError("--format tf_saved_model needs the TensorFlow or JAX backend: run with KERAS_BACKEND=tensorflow")
+    converter = ("onnxscript" if backend == "torch" else "tf2onnx") if args.format == "onnx" else None
+    if converter and importlib.util.find_spec(converter) is None:
+        raise CLIError(f"--format onnx on the {backend} backend needs {converter}: pip install \"keras-reid[export]\"")
+    if os.path.exists(args.output) and not args.overwrite:
+        raise CLIError(f"{args.output} exists: choose another path or pass --overwrite")
+    model = _load_model(args.preset)
+    try:
+        model.export(args.output, format=args.format, verbose=False)
+    except Exception as e:  # the exporters' own errors (unsupported backend, converter failure)
+        reason = " ".join(str(e).split())[:300]
+        raise CLIError(f"export to {args.format} failed ({type(e).__name__}: {reason})") from None
+    _say(f"Exported {args.preset} ({args.format}): {os.path.abspath(args.output)}")
+    _say("Input: float32 RGB images, 0-255 values, any size (N, H, W, 3); output: L2-normalised "
+         f"{model.embedding_dim}-D embeddings.")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 def _add_extractor_options(p):
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
@@ -618,6 +651,13 @@ def build_parser():
     v.add_argument("--output", "-o", default="retrieval.png")
     v.set_defaults(func=cmd_visualize_retrieval)
     p.set_defaults(func=None, _visualize_parser=p)
+
+    p = sub.add_parser("export", help="write a preset as a SavedModel, ONNX or TFLite file (preprocessing inside)")
+    p.add_argument("preset", metavar="PRESET")
+    p.add_argument("output", metavar="OUT", help="a folder (tf_saved_model) or a file path (onnx, tflite)")
+    p.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="tf_saved_model")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="embed and rank the bundled sample images; writes retrieval.png")
     p.add_argument("--preset", help=f"preset to use (default: the first embedded of {', '.join(DEMO_PRESETS)}, else a random model)")
