@@ -79,7 +79,7 @@ def render_card(
 ```python
 import keras_reid
 model = keras_reid.load("{name}")          # or hf://ORG/{name}, or a local folder
-embeddings = model.predict(model.preprocessor(images_uint8))
+embeddings = model.predict(images_uint8)   # raw RGB crops, any size: preprocessing is inside
 ```
 
 ## Provenance

@@ -435,7 +435,7 @@ def cmd_visualize_retrieval(args):
         else:
             match = [i for i, p in enumerate(paths) if os.path.basename(p) == os.path.basename(q) or p == q]
             if not match:
-                raise CLIError(f"query {q!r} is not in {index_path}")
+                raise CLIError(f"query {q!r} is not among the images of {args.embeddings}")
             queries.append(match[0])
     dist = _distances(embeddings[queries], embeddings, args.metric)
     ids = [parse_identity(p)[0] for p in paths]
@@ -566,8 +566,12 @@ def cmd_export(args):
         reason = " ".join(str(e).split())[:300]
         raise CLIError(f"export to {args.format} failed ({type(e).__name__}: {reason})") from None
     _say(f"Exported {args.preset} ({args.format}): {os.path.abspath(args.output)}")
-    _say("Input: float32 RGB images, 0-255 values, any size (N, H, W, 3); output: L2-normalised "
-         f"{model.embedding_dim}-D embeddings.")
+    if getattr(model, "preprocessing", None) is not None:
+        _say("Input: float32 RGB images, 0-255 values, any size (N, H, W, 3); output: L2-normalised "
+             f"{model.embedding_dim}-D embeddings.")
+    else:
+        _say(f"Input: float32 images already preprocessed, shape (N, {', '.join(map(str, model.image_shape))}); "
+             f"output: {model.embedding_dim}-D embeddings (a bare model: no preprocessing inside).")
     return 0
 
 

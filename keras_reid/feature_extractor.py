@@ -23,9 +23,9 @@ def _finite_l2_normalize(x):
     """Row-wise L2 normalisation; zero rows stay zero, rows with non-finite values become 0 rows."""
     from keras_reid.evaluation.distance import l2_normalize
 
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float64)  # the norm in float64: no overflow, no extra rounding
     finite = np.all(np.isfinite(x), axis=-1, keepdims=True)
-    return l2_normalize(np.where(finite, x, np.float32(0.0)))
+    return l2_normalize(np.where(finite, x, 0.0)).astype(np.float32)
 
 
 class _Progress:
@@ -69,10 +69,10 @@ class FeatureExtractor:
 
     Images are decoded with Pillow (EXIF orientation applied; grayscale, RGBA, palette,
     CMYK and 16-bit images converted to 8-bit RGB), each resized as soon as it is
-    decoded, normalised — by the model's own `ImagePreprocessing` layer for end-to-end
-    models (what `keras_reid.load` returns), else by a `ReIDPreprocessor` (the model's
-    `image_shape` with ImageNet statistics) — run through the model in batches
-    (inference mode: the embedding of the model contract) and L2-normalised. With
+    decoded, normalised with the model's own settings (an end-to-end model's
+    `ImagePreprocessing`, what `keras_reid.load` returns; else a `ReIDPreprocessor`: the
+    model's `image_shape` with ImageNet statistics), run through the model's network in
+    batches (inference mode: the embedding of the model contract) and L2-normalised. With
     `flip=True` each image is also embedded mirrored left-right and the two raw
     embeddings are averaged before the normalisation (fast-reid's flip test).
 
@@ -138,19 +138,19 @@ class FeatureExtractor:
         self.verbose = verbose
         self.on_error = on_error
         layer = getattr(model, "preprocessing", None)
-        # An end-to-end model (what keras_reid.load returns) normalises inside; the
-        # extractor then only decodes and resizes, with the model's own settings.
-        self._model_preprocesses = layer is not None
+        # The network of an end-to-end model (what keras_reid.load returns) runs on inputs
+        # preprocessed with the model's own settings, so that the flip test averages raw
+        # embeddings and `normalize=False` returns them, as for a bare model.
+        self._network = model
         if layer is not None:
-            from keras_reid.presets.preprocessor import ReIDPreprocessor
-
-            own = ReIDPreprocessor(layer.image_size, layer.mean, layer.std, layer.interpolation)
+            own = layer.to_preprocessor()
             if preprocessor is not None and preprocessor != own:
                 raise ValueError(
                     f"The model carries its own preprocessing ({own.get_config()}); to use another preprocessor, "
                     "load it with keras_reid.load(..., include_preprocessing=False)."
                 )
             preprocessor = own
+            self._network = keras.Model(model.network.input, model.network.output["embedding"], name=f"{model.name}_network")
         self.preprocessor = preprocessor or getattr(model, "preprocessor", None) or self._default_preprocessor(model)
         expected = self._model_image_size(model)
         if expected is not None and tuple(self.preprocessor.image_size) != expected:
@@ -244,12 +244,8 @@ class FeatureExtractor:
         return np.asarray(tf.cast(out[0], tf.float32))
 
     def _preprocess(self, images):
-        """Images already at the model's size (see `_fit`) → one float32 batch: normalised,
-        or 0–255 when the model normalises them itself (an end-to-end model)."""
-        batch = np.stack(images)
-        if self._model_preprocesses:
-            return batch.astype("float32", copy=False)
-        return np.asarray(self.preprocessor.normalize(batch), dtype="float32")
+        """Images already at the model's size (see `_fit`) → one normalised float32 batch."""
+        return np.asarray(self.preprocessor.normalize(np.stack(images)), dtype="float32")
 
     def _forward(self, batch, compiled=False):
         import keras
@@ -265,9 +261,9 @@ class FeatureExtractor:
             if batch.shape[0] < size:
                 pad = np.zeros((size - batch.shape[0],) + batch.shape[1:], batch.dtype)
                 padded = np.concatenate([batch, pad])
-            out = self.model.predict_on_batch(padded)[: batch.shape[0]]
+            out = self._network.predict_on_batch(padded)[: batch.shape[0]]
         else:
-            out = self.model(batch, training=False)
+            out = self._network(batch, training=False)
         out = keras.ops.convert_to_numpy(out)
         out = np.asarray(out, dtype=np.float32).reshape(out.shape[0], -1)
         if self.flip:

@@ -389,7 +389,9 @@ def attention_maps(model, images):
     if not named:
         return []
     with capture_layer_calls([layer for _, layer in named]) as records:
-        model(images, training=False)
+        # The network itself: `images` are preprocessed, and an end-to-end model would
+        # preprocess them again.
+        getattr(model, "network", model)(images, training=False)
     results = []
     for name, layer in named:
         kind = _layer_kind(layer)

@@ -66,6 +66,12 @@ class ImagePreprocessing(keras.layers.Layer):
         """The layer computing what a `keras_reid.ReIDPreprocessor` (a preset's) computes."""
         return cls(**preprocessor.get_config(), **kwargs)
 
+    def to_preprocessor(self):
+        """The equivalent `keras_reid.ReIDPreprocessor` (what a preset's `preprocessor.json` holds)."""
+        from keras_reid.presets.preprocessor import ReIDPreprocessor
+
+        return ReIDPreprocessor(self.image_size, self.mean, self.std, self.interpolation)
+
     def call(self, images):
         if images.shape[-1] is not None and images.shape[-1] != 3:
             raise ValueError(f"ImagePreprocessing expects RGB images (N, H, W, 3), got shape {tuple(images.shape)}.")

@@ -54,13 +54,10 @@ class ReIDModel(keras.Model):
         self.image_shape = tuple(int(d) for d in image_shape)
         if isinstance(preprocessing, dict):
             preprocessing = keras.saving.deserialize_keras_object(preprocessing)
-        if preprocessing is not None and tuple(preprocessing.image_size) != self.image_shape[:2]:
-            raise ValueError(
-                f"The preprocessing resizes to {tuple(preprocessing.image_size)} but the model expects "
-                f"{self.image_shape[:2]} inputs."
-            )
-        self.preprocessing = preprocessing
-        self.normalize_embedding = bool(normalize_embedding)
+        self.preprocessing = None
+        self.normalize_embedding = False
+        if preprocessing is not None:
+            self.set_preprocessing(preprocessing, normalize_embedding)
         self.logit_names = []
         self.auxiliary_loss_weights = {}
         self._reid_loss = None
@@ -103,19 +100,19 @@ class ReIDModel(keras.Model):
         """
         from keras_reid.layers.image_preprocessing import ImagePreprocessing
 
-        if preprocessing is None:
-            self.preprocessing = None
-            self.normalize_embedding = False
-            return self
-        if not isinstance(preprocessing, ImagePreprocessing):
-            preprocessing = ImagePreprocessing.from_preprocessor(preprocessing)
-        if tuple(preprocessing.image_size) != self.image_shape[:2]:
-            raise ValueError(
-                f"The preprocessing resizes to {tuple(preprocessing.image_size)} but the model expects "
-                f"{self.image_shape[:2]} inputs."
-            )
+        if preprocessing is not None:
+            if not isinstance(preprocessing, ImagePreprocessing):
+                preprocessing = ImagePreprocessing.from_preprocessor(preprocessing)
+            if tuple(preprocessing.image_size) != self.image_shape[:2]:
+                raise ValueError(
+                    f"The preprocessing resizes to {tuple(preprocessing.image_size)} but the model expects "
+                    f"{self.image_shape[:2]} inputs."
+                )
         self.preprocessing = preprocessing
-        self.normalize_embedding = bool(normalize_embedding)
+        self.normalize_embedding = bool(normalize_embedding) and preprocessing is not None
+        # Keras caches the traced predict/train/test steps: drop them so the next call traces
+        # the model as it is now.
+        self.predict_function = self.train_function = self.test_function = None
         return self
 
     def network_embedding(self, inputs):

@@ -300,7 +300,7 @@ def _model_preprocessor(model):
     """The preprocessor an unspecified `save_preset` records: the model's own, else ImageNet's."""
     layer = getattr(model, "preprocessing", None)
     if layer is not None:
-        return ReIDPreprocessor(layer.image_size, layer.mean, layer.std, layer.interpolation)
+        return layer.to_preprocessor()
     return getattr(model, "preprocessor", None) or ReIDPreprocessor(model.image_shape[:2])
 
 
@@ -632,7 +632,7 @@ def transfer_weights(source, target, skip_prefix="classifier"):
     try:
         _, skipped = weights.transfer_weights(source, target, skip_prefix=skip_prefix, strict=True)
     except ValueError as e:
-        raise PresetError(f"{e} (the preset's model)") from None
+        raise PresetError(str(e).replace("the source model", "the preset's model")) from None
     return skipped
 
 

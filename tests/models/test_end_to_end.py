@@ -150,3 +150,40 @@ def test_fit_on_real_crops_improves_the_held_out_objective(tmp_path, datasets_ro
     train = {k: groups[k][:4] for k in ids}
     held_out = {k: groups[k][4:6] for k in ids}
     _fit_lowers_the_loss(train, held_out, tmp_path, epochs=4)
+
+
+def test_extractor_flip_and_raw_embeddings_are_the_bare_models(model):
+    """The extractor runs an end-to-end model's network: the flip test averages raw
+    embeddings and `normalize=False` returns them, exactly as for the bare model."""
+    bare = keras_reid.load(PRESET, include_preprocessing=False)
+    images = list(_raw_images(_real_or_sample_paths(None, 4)))
+    for options in ({"flip": True}, {"normalize": False}):
+        got = keras_reid.FeatureExtractor(model, **options)(images)
+        want = keras_reid.FeatureExtractor(bare, **options)(images)
+        assert_max_abs_close(f"extractor {options}", got, want, 1e-6)
+    raw = keras_reid.FeatureExtractor(model, normalize=False)(images)
+    assert np.linalg.norm(raw, axis=1).min() > 1.5  # raw, not unit vectors
+
+
+def test_set_preprocessing_after_predict_retraces():
+    model = keras_reid.build("mobilenetv2", image_shape=(64, 32, 3))
+    pre = keras_reid.ReIDPreprocessor((64, 32))
+    images = np.random.default_rng(1).integers(0, 256, (2, 64, 32, 3), dtype=np.uint8)
+    raw = model.predict(pre(images), verbose=0)
+    model.set_preprocessing(pre)
+    got = model.predict(images, verbose=0)  # not the cached bare predict step
+    assert_max_abs_close("predict after set_preprocessing", got, raw / np.linalg.norm(raw, axis=1, keepdims=True), 1e-5)
+
+
+def test_attention_maps_of_an_end_to_end_model(tmp_path):
+    """`visualize attention` feeds preprocessed images: the maps are the bare model's."""
+    from keras_reid.visualization import attention_maps
+
+    keras.utils.set_random_seed(0)
+    folder = keras_reid.save_preset(keras_reid.build("mobilenetv2_stra", image_shape=(64, 32, 3)), str(tmp_path / "p"))
+    e2e, bare = keras_reid.load(folder), keras_reid.load(folder, include_preprocessing=False)
+    x = e2e.preprocessor(np.random.default_rng(2).integers(0, 256, (1, 64, 32, 3), dtype=np.uint8))
+    got, want = attention_maps(e2e, x), attention_maps(bare, x)
+    assert got and len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_max_abs_close(f"attention {g['layer']}", to_numpy(g["maps"]), to_numpy(w["maps"]), 1e-6)

@@ -84,7 +84,7 @@ def main():
     # Output stride 16 (the preset's): stride 1 on features.14's depthwise conv in both.
     net.features[14].conv[3].stride = (1, 1)
     ref16 = torch_features(net, sample)
-    preset = keras_reid.load(str(PRESET))
+    preset = keras_reid.load(str(PRESET), include_preprocessing=False)  # x is preprocessed already
     body = keras.Model(preset.network.input, preset.network.get_layer("features_18_conv_relu6").output)
     got16 = keras.ops.convert_to_numpy(body(sample)).mean(axis=(1, 2))
     d16 = float(np.abs(got16 - ref16).max())
