@@ -368,9 +368,8 @@ def render(args, results, load, argv, started, elapsed):
         "Load average (1/5/15 min, `os.getloadavg`) per architecture, before -> after: "
         + "; ".join(f"{a}: {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f} -> {e[0]:.2f}/{e[1]:.2f}/{e[2]:.2f}"
                     for a, (b, e) in load.items())
-        + ". Two CPU training jobs ran at `nice -n 19` in the background during the run (and other "
-        "engineers' processes may have run at normal priority), so absolute numbers are pessimistic and "
-        "noisy; every framework was measured under the same conditions, one after the other.",
+        + ". " + (args.conditions or "Other processes on the machine were not controlled; every framework was "
+                  "measured under the same conditions, one after the other."),
         "",
         "## Throughput (full model, embedding output)",
         "",
@@ -451,6 +450,7 @@ def main(argv=None):
                    "the headline's best PyTorch variant); --no-torch-extra skips them")
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "pytorch_speed.md"))
     p.add_argument("--results-json", help="also write the raw records here")
+    p.add_argument("--conditions", default="", help="what else ran on the machine during the measurement, for the report")
     # worker options
     p.add_argument("--worker", choices=("torch", "keras"))
     p.add_argument("--arch")
