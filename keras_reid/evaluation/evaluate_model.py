@@ -6,6 +6,18 @@ from keras_reid.evaluation.distance import compute_distance_matrix
 from keras_reid.evaluation.rank import evaluate_rank
 
 
+def evaluate_records(dist, query, gallery, max_rank=50):
+    """`evaluate_rank` on a `(len(query), len(gallery))` distance matrix of `ImageRecord` lists."""
+    return evaluate_rank(
+        dist,
+        np.asarray([r.pid for r in query]),
+        np.asarray([r.pid for r in gallery]),
+        np.asarray([r.camid for r in query]),
+        np.asarray([r.camid for r in gallery]),
+        max_rank=min(int(max_rank), len(gallery)),
+    )
+
+
 def evaluate_model(
     model,
     dataset,
@@ -72,14 +84,7 @@ def evaluate_model(
             compute_distance_matrix(query, query, metric=metric),
             compute_distance_matrix(gallery, gallery, metric=metric),
         )
-    result = evaluate_rank(
-        dist,
-        np.asarray([r.pid for r in dataset.query]),
-        np.asarray([r.pid for r in dataset.gallery]),
-        np.asarray([r.camid for r in dataset.query]),
-        np.asarray([r.camid for r in dataset.gallery]),
-        max_rank=min(int(max_rank), len(dataset.gallery)),
-    )
+    result = evaluate_records(dist, dataset.query, dataset.gallery, max_rank=max_rank)
     cmc = result["cmc"]
     for k in (1, 5, 10):
         result[f"rank{k}"] = float(cmc[min(k, len(cmc)) - 1])

@@ -3,7 +3,7 @@
 import numpy as np
 
 from keras_reid.evaluation.distance import compute_distance_matrix
-from keras_reid.evaluation.rank import evaluate_rank
+from keras_reid.evaluation.evaluate_model import evaluate_records
 
 METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
@@ -53,14 +53,7 @@ def evaluate_splits(splits, embed, metric="cosine", max_rank=50):
         q = features[[row[r.path] for r in split.query]]
         g = features[[row[r.path] for r in split.gallery]]
         dist = compute_distance_matrix(q, g, metric=metric)
-        m = evaluate_rank(
-            dist,
-            np.asarray([r.pid for r in split.query]),
-            np.asarray([r.pid for r in split.gallery]),
-            np.asarray([r.camid for r in split.query]),
-            np.asarray([r.camid for r in split.gallery]),
-            max_rank=min(max_rank, len(split.gallery)),
-        )
+        m = evaluate_records(dist, split.query, split.gallery, max_rank=max_rank)
         cmc = np.asarray(m["cmc"], np.float64)
         pick = lambda k: 100.0 * float(cmc[min(k, len(cmc)) - 1])  # noqa: E731
         results.append(
