@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 
 
 def cpu_model():
@@ -18,6 +19,18 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def timeit(fn, warmup, runs):
+    """Calls `fn` `warmup` times untimed, then returns the wall times (s) of `runs` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def eval_preset(preset, dataset, root):

@@ -22,20 +22,10 @@ import time
 
 import numpy as np
 
-from common import cpu_model
+from common import cpu_model, timeit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "cuhk03_labeled_partial" / "train"
-
-
-def best_time(fn, runs):
-    fn()  # warm-up: compilation, file cache
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv=None):
@@ -70,8 +60,8 @@ def main(argv=None):
         extractor(paths)
 
     load_before = os.getloadavg()
-    t_model = best_time(model_only, args.runs)
-    t_e2e = best_time(end_to_end, args.runs)
+    t_model = min(timeit(model_only, 1, args.runs))  # one warm-up: compilation, file cache
+    t_e2e = min(timeit(end_to_end, 1, args.runs))
     load_after = os.getloadavg()
     # Where the end-to-end time goes: decoding and resizing one image on one thread.
     start = time.perf_counter()

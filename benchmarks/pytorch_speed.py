@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 
-from common import cpu_model
+from common import cpu_model, timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
@@ -69,17 +69,6 @@ PREFIXES = {
         ("+ global head (GAP, fc_global)", "fc_global_relu", "global"),
     ],
 }
-
-
-def timeit(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
 
 
 def emit(record):

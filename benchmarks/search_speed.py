@@ -13,23 +13,16 @@ import os
 import pathlib
 import statistics
 import tempfile
-import time
 
 import numpy as np
 
-from common import cpu_model
+from common import cpu_model, timeit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def timed(fn, repeats=3):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timeit(fn, 1, repeats))
 
 
 def main():

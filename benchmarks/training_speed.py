@@ -23,21 +23,10 @@ import subprocess
 import sys
 import time
 
-from common import cpu_model
+from common import cpu_model, timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 751
-
-
-def _timed(step, warmup, steps):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def torch_worker(args):
@@ -77,7 +66,7 @@ def torch_worker(args):
             optimizer.step()
 
         try:
-            times = _timed(step, args.warmup, args.steps)
+            times = timeit(step, args.warmup, args.steps)
             print("RESULT " + json.dumps({"framework": "torch", "variant": name, "times": times}), flush=True)
         except Exception as e:  # torch.compile may fail on a machine without a compiler
             print("RESULT " + json.dumps({"framework": "torch", "variant": name, "error": f"{type(e).__name__}: {e}"[:300]}),
@@ -98,7 +87,7 @@ def keras_worker(args):
     model = keras_reid.build(args.arch, num_classes=NUM_CLASSES, image_shape=(*args.size, 3))
     # The trainer's optimizer: torch.optim.Adam's update with L2 weight decay in the gradient.
     model.compile(optimizer=TorchAdam(3e-4, l2_weight_decay=5e-4))
-    times = _timed(lambda: model.train_on_batch(x, y), args.warmup, args.steps)
+    times = timeit(lambda: model.train_on_batch(x, y), args.warmup, args.steps)
     variant = f"train_on_batch (jit_compile={model.jit_compile})"
     print("RESULT " + json.dumps({"framework": f"keras-{keras.backend.backend()}", "variant": variant, "times": times}),
           flush=True)
