@@ -1,5 +1,6 @@
 """ReID architectures and their registry."""
 
+from keras_reid.models.global_pooling_reid import GlobalPoolingReID
 from keras_reid.models.hacnn.hacnn import HACNN
 from keras_reid.models.mobilenet_v2.mobilenet_v2_reid import MobileNetV2ReID
 from keras_reid.models.mobilenet_v2.mobilenet_v2_stra import MobileNetV2StRA

@@ -62,3 +62,36 @@ def test_mobilenetv2_imagenet_parameter_count():
 def test_backbone_saving_round_trip():
     backbone = ResNetBackbone(image_shape=(32, 32, 3), stackwise_num_blocks=(1, 1, 1, 1))
     run_model_saving_test(backbone, np.random.rand(1, 32, 32, 3).astype("float32"))
+
+
+def test_osnet_backbone_is_the_trunk_of_osnet():
+    from keras_reid.backbones import OSNetBackbone
+    import keras_reid
+
+    backbone = OSNetBackbone(width=0.25, instance_norm="ain", image_shape=(64, 32, 3))
+    model = keras_reid.build("osnet_ain_x1_0", width=0.25, image_shape=(64, 32, 3))
+    assert [w.path for w in backbone.weights] == [w.path for w in model.backbone.weights]
+    assert backbone.output.shape[1:] == (4, 2, 128)
+    run_model_saving_test(backbone, np.random.rand(1, 64, 32, 3).astype("float32"))
+    with pytest.raises(ValueError, match="instance_norm"):
+        OSNetBackbone(instance_norm="bn")
+
+
+def test_attention_backbones_round_trip():
+    stra = MobileNetV2Backbone(
+        image_shape=(32, 16, 3),
+        output_stride=16,
+        spatial_attention="stra",
+        spatial_attention_blocks=(16, 17),
+        spatial_attention_args={"heads": 4},
+        instance_norm_blocks=(2, 3),
+    )
+    run_model_saving_test(stra, np.random.rand(1, 32, 16, 3).astype("float32"))
+    csa = ResNetBackbone(
+        image_shape=(32, 32, 3),
+        stackwise_num_blocks=(1, 1, 1, 1),
+        stage_attention="csa",
+        stage_attention_stages=(2,),
+        stage_attention_args={"num_maps": 4, "groups": 2, "alpha": 0.5},
+    )
+    run_model_saving_test(csa, np.random.rand(1, 32, 32, 3).astype("float32"))

@@ -1,19 +1,16 @@
-from keras import layers
-
 from keras_reid.api_export import keras_reid_export
-from keras_reid.layers.local_attention import LocalAttention
-from keras_reid.layers.mode_attention import ModeAttention
-from keras_reid.layers.torch_batch_norm import torch_batch_norm
-from keras_reid.models.mobilenet_v2.mobilenet_v2_reid import MobileNetV2ReID
+from keras_reid.backbones.mobilenet_v2_backbone import MobileNetV2Backbone
+from keras_reid.models.global_pooling_reid import GlobalPoolingReID
 
 DEFAULT_STRA_BLOCKS = (15, 16, 17)
 
 
 @keras_reid_export
-class MobileNetV2StRA(MobileNetV2ReID):
+class MobileNetV2StRA(GlobalPoolingReID):
     """MobileNetV2_StRA: MobileNetV2 whose last-stage depthwise convs are StRA attention.
 
-    No upstream code exists; this is our design in the paper's spirit. As ResNet50_StRA
+    `GlobalPoolingReID` on `MobileNetV2Backbone(spatial_attention="stra")`. No upstream
+    code exists; this is our design in the paper's spirit. As ResNet50_StRA
     replaces the 3×3 convolution of the last stage's bottlenecks, here the 3×3 depthwise
     convolution (+ BN + ReLU6) of the last stage's inverted residuals (`features.15–17`,
     the stride-1 blocks at output stride 16) is replaced by
@@ -46,6 +43,8 @@ class MobileNetV2StRA(MobileNetV2ReID):
         embedding_dim: embedding size (512).
         output_stride: 16 (ReID default) or 32.
         image_shape: input `(H, W, 3)`.
+        instance_norm_blocks: see `MobileNetV2ReID`.
+        bnneck: see `MobileNetV2ReID`.
 
     Example:
     >>> import numpy as np, keras_reid
@@ -71,57 +70,51 @@ class MobileNetV2StRA(MobileNetV2ReID):
         embedding_dim=512,
         output_stride=16,
         image_shape=(256, 128, 3),
+        instance_norm_blocks=(),
+        bnneck=False,
         **kwargs,
     ):
-        self.stra_blocks = tuple(int(i) for i in stra_blocks)
-        self.heads = int(heads)
-        self.kernel_size = int(kernel_size)
-        self.mask_reduction = int(mask_reduction)
-        self.pooling_reduction = int(pooling_reduction)
-        self.value_groups = None if value_groups is None else int(value_groups)
-        self.gating = gating
-        self.diversity_weight = float(diversity_weight)
-        super().__init__(
-            num_classes=num_classes,
+        attention_args = {
+            "heads": int(heads),
+            "kernel_size": int(kernel_size),
+            "mask_reduction": int(mask_reduction),
+            "pooling_reduction": int(pooling_reduction),
+            "value_groups": None if value_groups is None else int(value_groups),
+            "gating": gating,
+        }
+        backbone = MobileNetV2Backbone(
             width=width,
-            embedding_dim=embedding_dim,
             output_stride=output_stride,
             image_shape=image_shape,
+            instance_norm_blocks=instance_norm_blocks,
+            spatial_attention="stra",
+            spatial_attention_blocks=stra_blocks,
+            spatial_attention_args=attention_args,
+        )
+        super().__init__(
+            backbone,
+            num_classes=num_classes,
+            embedding_dim=embedding_dim,
+            bnneck=bnneck,
+            diversity_weight=diversity_weight,
             **kwargs,
         )
-
-    def _spatial_block(self, index):
-        if index not in self.stra_blocks:
-            return None
-
-        def block(x, name):
-            channels = x.shape[-1]
-            x = LocalAttention(
-                channels,
-                heads=self.heads,
-                kernel_size=self.kernel_size,
-                mask_reduction=self.mask_reduction,
-                value_groups=self.value_groups or channels,
-                name=f"{name}_local_attention",
-            )(x)
-            x, diversity = ModeAttention(
-                heads=self.heads,
-                gating=self.gating,
-                pooling_reduction=self.pooling_reduction,
-                name=f"{name}_mode_attention",
-            )(x)
-            x = torch_batch_norm(f"{name}_attention_bn")(x)
-            return layers.ReLU(6.0, name=f"{name}_attention_relu6")(x), diversity
-
-        return block
-
-    def _diversity_weight(self):
-        return self.diversity_weight
+        self.width = backbone.width
+        self.output_stride = backbone.output_stride
+        self.instance_norm_blocks = backbone.instance_norm_blocks
+        self.stra_blocks = backbone.spatial_attention_blocks
+        for key, value in attention_args.items():
+            setattr(self, key, value)
 
     def get_config(self):
-        config = super().get_config()
+        config = self._reid_config()
         config.update(
             {
+                "width": self.width,
+                "embedding_dim": self.embedding_dim_,
+                "output_stride": self.output_stride,
+                "instance_norm_blocks": list(self.instance_norm_blocks),
+                "bnneck": self.bnneck,
                 "stra_blocks": list(self.stra_blocks),
                 "heads": self.heads,
                 "kernel_size": self.kernel_size,

@@ -1,8 +1,7 @@
-import keras
 from keras import layers
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.backbones.osnet_blocks import INSTANCE_NORM_MODES, apply_osnet_features, osnet_channels
+from keras_reid.backbones.osnet_backbone import OSNetBackbone
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 from keras_reid.models.reid_model import ReIDModel
 
@@ -11,7 +10,7 @@ from keras_reid.models.reid_model import ReIDModel
 class OSNet(ReIDModel):
     """OSNet, the omni-scale network: torchreid's `osnet_*` and `osnet_ain_x1_0`, 512-D embedding.
 
-    Stem `conv1` 7×7/2 conv → BN → ReLU → max-pool 3×3/2; stages `conv2`, `conv3`,
+    An `OSNetBackbone` with torchreid's head. Stem `conv1` 7×7/2 conv → BN → ReLU → max-pool 3×3/2; stages `conv2`, `conv3`,
     `conv4` of two omni-scale blocks each (1×1 reduction to a quarter of the channels,
     four streams of 1–4 lightweight 3×3 convs (1×1 conv + depthwise 3×3), one channel
     gate shared by the streams, their sum, 1×1 expansion, residual, ReLU), a transition
@@ -67,18 +66,15 @@ class OSNet(ReIDModel):
         **kwargs,
     ):
         super().__init__(num_classes=num_classes, image_shape=image_shape, **kwargs)
-        if instance_norm not in INSTANCE_NORM_MODES:
-            raise ValueError(f"instance_norm must be one of {INSTANCE_NORM_MODES}, got {instance_norm!r}.")
-        if min(self.image_shape[:2]) < 16:
-            raise ValueError(f"OSNet needs images of at least 16×16 (output stride 16), got {self.image_shape}.")
-        self.width = float(width)
+        backbone = OSNetBackbone(width=width, instance_norm=instance_norm, image_shape=self.image_shape)
+        object.__setattr__(self, "_backbone", backbone)  # its layers are tracked through `network`
+        self.width = backbone.width
         self.instance_norm = instance_norm
         self.feature_dim = None if feature_dim is None else int(feature_dim)
         if self.feature_dim is not None and self.feature_dim < 1:
             raise ValueError(f"feature_dim must be a positive integer or None, got {feature_dim}.")
-        self.channels = osnet_channels(self.width)
-        inputs = keras.Input(shape=self.image_shape, name="images")
-        x = apply_osnet_features(inputs, self.channels, instance_norm=self.instance_norm)
+        self.channels = backbone.channels
+        inputs, x = backbone.input, backbone.output
         embedding = layers.GlobalAveragePooling2D(name="global_avgpool")(x)
         if self.feature_dim is not None:
             x = layers.Dense(self.feature_dim, name="fc_dense")(embedding)
@@ -90,6 +86,11 @@ class OSNet(ReIDModel):
             outputs["logits"] = self._classifier()(embedding)
             logit_names = ["logits"]
         self._set_network(inputs, outputs, logit_names)
+
+    @property
+    def backbone(self):
+        """The `OSNetBackbone`; its layers are this model's (shared weights)."""
+        return self._backbone
 
     def get_config(self):
         config = super().get_config()

@@ -2,14 +2,8 @@ import keras
 from keras import layers, ops
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.backbones.resnet_blocks import (
-    RESNET50_BLOCKS,
-    apply_resnet_stage,
-    apply_resnet_stem,
-    stage_strides,
-)
-from keras_reid.layers.compressed_self_attention import CompressedSelfAttention
-from keras_reid.layers.self_attention import SelfAttention
+from keras_reid.backbones.resnet_backbone import ResNetBackbone
+from keras_reid.backbones.resnet_blocks import RESNET50_BLOCKS
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 from keras_reid.losses.reid_loss import ReIDLoss
 from keras_reid.models.reid_model import ReIDModel
@@ -71,7 +65,7 @@ def apply_part_head(parts, reduction_dim, dropout):
 class PCB(ReIDModel):
     """PCB (part-based convolutional baseline), optionally with CSA or full self-attention.
 
-    Backbone: torch-faithful ResNet-50 (torchvision layer names), last stride 1, so a
+    Backbone: `ResNetBackbone` (torchvision layer names), last stride 1, so a
     384×128 input gives a 24×8×2048 map T. T is split into `num_parts` (6) horizontal
     stripes, each average-pooled to a 2048-D vector g_i (official PCB stripe formula, see
     `stripe_pool`). Head as torchreid `pcb_p6` / the official code: Dropout(0.5) →
@@ -80,7 +74,8 @@ class PCB(ReIDModel):
     `classifier_instance{i}` Linear per part.
 
     With `attention="csa"` (PCB+CSA) or `"sa"` (PCB+SA, non-local self-attention) a
-    module (`csa{s}` / `sa{s}`) is inserted in the trunk after each ResNet stage s in
+    module (`csa{s}` / `sa{s}`, the backbone's `stage_attention`) is inserted in the trunk
+    after each ResNet stage s in
     `attention_stages` (1, 2, 3: "between adjacent stages", CSA paper Fig. 4), each
     followed in training by a deep-supervision branch: global average pooling →
     `classifier_aux{s}` (Linear), cross-entropy with weight λ (Eq. 8).
@@ -114,6 +109,9 @@ class PCB(ReIDModel):
         last_stride: stride of ResNet stage 4 (1, as PCB).
         stage_blocks: bottlenecks per ResNet stage ((3, 4, 6, 3) = ResNet-50).
         image_shape: input `(H, W, 3)`, (384, 128, 3) by default (the PCB size).
+        part_pooling: None (uniform stripes, `stripe_pool`) or a layer mapping the stage-4
+            map `(B, H, W, C)` to part vectors `(B, num_parts, C)`, e.g. PCB-RPP's
+            `RefinedPartPooling`.
 
     Example:
     >>> import numpy as np, keras_reid
@@ -146,9 +144,12 @@ class PCB(ReIDModel):
         last_stride=1,
         stage_blocks=RESNET50_BLOCKS,
         image_shape=(384, 128, 3),
+        part_pooling=None,
         **kwargs,
     ):
         super().__init__(num_classes=num_classes, image_shape=image_shape, **kwargs)
+        if isinstance(part_pooling, dict):
+            part_pooling = keras.saving.deserialize_keras_object(part_pooling)
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}.")
         if embedding not in ("pooled", "reduced"):
@@ -167,19 +168,24 @@ class PCB(ReIDModel):
         self.last_stride = int(last_stride)
         self.stage_blocks = tuple(int(b) for b in stage_blocks)
 
-        inputs = keras.Input(shape=self.image_shape, name="images")
-        x = apply_resnet_stem(inputs)
-        strides = stage_strides(self.last_stride)
+        self.part_pooling = part_pooling
+        backbone = ResNetBackbone(
+            stackwise_num_blocks=self.stage_blocks,
+            last_stride=self.last_stride,
+            image_shape=self.image_shape,
+            stage_attention=self.attention,
+            stage_attention_stages=self.attention_stages,
+            stage_attention_args=self._attention_args(),
+        )
+        object.__setattr__(self, "_backbone", backbone)  # its layers are tracked through `network`
         outputs, part_names, aux_names = {}, [], []
-        for stage in (1, 2, 3, 4):
-            x = apply_resnet_stage(x, stage, self.stage_blocks[stage - 1], strides[stage - 1])
-            if self.attention and stage in self.attention_stages:
-                x = self._attention_module(stage)(x)
-                if self.num_classes and self.deep_supervision:
-                    pooled = layers.GlobalAveragePooling2D(name=f"aux{stage}_pool")(x)
-                    outputs[f"aux_{stage}"] = self._classifier(f"classifier_aux{stage}")(pooled)
-                    aux_names.append(f"aux_{stage}")
-        parts = self._pool_parts(x)  # (B, P, C)
+        if self.attention and self.num_classes and self.deep_supervision:
+            for stage in self.attention_stages:
+                pooled = layers.GlobalAveragePooling2D(name=f"aux{stage}_pool")(backbone.stage_outputs[f"stage{stage}"])
+                outputs[f"aux_{stage}"] = self._classifier(f"classifier_aux{stage}")(pooled)
+                aux_names.append(f"aux_{stage}")
+        x = backbone.output
+        parts = stripe_pool(x, self.num_parts) if part_pooling is None else part_pooling(x)  # (B, P, C)
         h = apply_part_head(parts, self.reduction_dim, self.dropout)
         outputs["part_features"] = h
         if self.embedding == "pooled":
@@ -193,25 +199,17 @@ class PCB(ReIDModel):
                 outputs[f"part_{i}"] = self._classifier(f"classifier_instance{i}")(h[:, i])
                 part_names.append(f"part_{i}")
         self._aux_names = aux_names
-        self._set_network(inputs, outputs, part_names + aux_names)
-        self._after_build()
+        self._set_network(backbone.input, outputs, part_names + aux_names)
 
-    # -- hooks for subclasses ------------------------------------------------------------
-    def _attention_module(self, stage):
+    @property
+    def backbone(self):
+        """The `ResNetBackbone` (with the attention modules); its layers are this model's."""
+        return self._backbone
+
+    def _attention_args(self):
         if self.attention == "csa":
-            return CompressedSelfAttention(
-                num_maps=self.csa_num_maps,
-                groups=self.csa_groups,
-                alpha=self.attention_alpha,
-                name=f"csa{stage}",
-            )
-        return SelfAttention(alpha=self.attention_alpha, name=f"sa{stage}")
-
-    def _pool_parts(self, x):
-        return stripe_pool(x, self.num_parts)
-
-    def _after_build(self):
-        pass
+            return {"num_maps": self.csa_num_maps, "groups": self.csa_groups, "alpha": self.attention_alpha}
+        return {"alpha": self.attention_alpha}
 
     # -- training -------------------------------------------------------------------------
     def default_head_weights(self):
@@ -257,4 +255,6 @@ class PCB(ReIDModel):
                 "stage_blocks": list(self.stage_blocks),
             }
         )
+        if self.part_pooling is not None:
+            config["part_pooling"] = keras.saving.serialize_keras_object(self.part_pooling)
         return config

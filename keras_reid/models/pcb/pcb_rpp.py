@@ -60,29 +60,27 @@ class PCBRPP(PCB):
     def __init__(self, num_classes=None, rpp_stage=3, rpp_mode="upstream", rpp_mask_channels=256, **kwargs):
         if int(rpp_stage) not in RPP_STAGES:
             raise ValueError(f"rpp_stage must be 1, 2 or 3, got {rpp_stage}.")
+        kwargs.pop("part_pooling", None)
+        part_pooling = None
+        if int(rpp_stage) >= 2:
+            part_pooling = RefinedPartPooling(
+                num_parts=int(kwargs.get("num_parts", 6)),
+                mode=rpp_mode,
+                mask_channels=int(rpp_mask_channels),
+                dropout=float(kwargs.get("dropout", 0.5)),
+                name="local_mask",
+            )
+        super().__init__(num_classes=num_classes, part_pooling=part_pooling, **kwargs)
         self.rpp_stage = int(rpp_stage)
         self.rpp_mode = rpp_mode
         self.rpp_mask_channels = int(rpp_mask_channels)
-        super().__init__(num_classes=num_classes, **kwargs)
-
-    def _pool_parts(self, x):
-        if self.rpp_stage == 1:
-            return super()._pool_parts(x)
-        return RefinedPartPooling(
-            num_parts=self.num_parts,
-            mode=self.rpp_mode,
-            mask_channels=self.rpp_mask_channels,
-            dropout=self.dropout,
-            name="local_mask",
-        )(x)
-
-    def _after_build(self):
         if self.rpp_stage == 2:
             for layer in self.network.layers:
                 layer.trainable = layer.name == "local_mask"
 
     def get_config(self):
         config = super().get_config()
+        config.pop("part_pooling", None)  # rebuilt from the rpp_* arguments
         config.update(
             {
                 "rpp_stage": self.rpp_stage,

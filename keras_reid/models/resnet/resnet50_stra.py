@@ -1,15 +1,14 @@
-import keras
-
 from keras_reid.api_export import keras_reid_export
-from keras_reid.layers.stra_bottleneck import StRABottleneck
-from keras_reid.models.resnet.resnet50_reid import ResNet50ReID
+from keras_reid.backbones.resnet_backbone import ResNetBackbone
+from keras_reid.models.global_pooling_reid import GlobalPoolingReID
 
 
 @keras_reid_export
-class ResNet50StRA(ResNet50ReID):
+class ResNet50StRA(GlobalPoolingReID):
     """ResNet50_StRA: ResNet-50 whose last stage's three bottlenecks use StRA attention.
 
-    Exactly upstream `stru_resnet50` (shenao-zhang/StRA): stages 1–3 are torchvision
+    `GlobalPoolingReID` on `ResNetBackbone(block_attention="stra")`. Exactly upstream
+    `stru_resnet50` (shenao-zhang/StRA): stages 1–3 are torchvision
     bottlenecks; `layer4` is three `StRABottleneck`s of width 512 (G=8 heads, K=3), all
     stride 1; head GAP → 1×1 conv 2048→512 (no bias) → BN gives the 512-D embedding. In
     training the per-sample diversity losses of the three blocks are summed and
@@ -49,40 +48,30 @@ class ResNet50StRA(ResNet50ReID):
         image_shape=(256, 128, 3),
         **kwargs,
     ):
+        backbone = ResNetBackbone(
+            last_stride=1,
+            image_shape=image_shape,
+            block_attention="stra",
+            block_attention_stages=(4,),
+            block_attention_args={"heads": int(heads), "kernel_size": int(kernel_size), "gating": gating},
+        )
+        super().__init__(
+            backbone,
+            num_classes=num_classes,
+            embedding_dim=embedding_dim,
+            diversity_weight=diversity_weight,
+            **kwargs,
+        )
+        self.last_stride = 1
         self.heads = int(heads)
         self.kernel_size = int(kernel_size)
         self.gating = gating
-        self.diversity_weight = float(diversity_weight)
-        super().__init__(
-            num_classes=num_classes,
-            embedding_dim=embedding_dim,
-            last_stride=1,
-            image_shape=image_shape,
-            **kwargs,
-        )
-
-    def _apply_stage4(self, x, strides):
-        diversity = []
-        for block in range(3):
-            x, div = StRABottleneck(
-                512,
-                heads=self.heads,
-                kernel_size=self.kernel_size,
-                gating=self.gating,
-                name=f"layer4_{block}",
-            )(x)
-            diversity.append(div)
-        total = keras.layers.Add(name="diversity")(diversity)
-        return x, {"diversity": total}
-
-    def _auxiliary_weights(self):
-        return {"diversity": self.diversity_weight}
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("last_stride")
+        config = self._reid_config()
         config.update(
             {
+                "embedding_dim": self.embedding_dim_,
                 "heads": self.heads,
                 "kernel_size": self.kernel_size,
                 "gating": self.gating,

@@ -1,13 +1,8 @@
-import keras
 from keras import layers, ops
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.backbones.resnet_blocks import (
-    RESNET50_BLOCKS,
-    apply_resnet_stage,
-    apply_resnet_stem,
-    stage_strides,
-)
+from keras_reid.backbones.resnet_backbone import ResNetBackbone
+from keras_reid.backbones.resnet_blocks import RESNET50_BLOCKS
 from keras_reid.layers.spatial_attention import SpatialAttention
 from keras_reid.models.pcb.pcb import apply_part_head, kaiming_fan_out, part_normalized_embedding, stripe_pool
 from keras_reid.models.reid_model import ReIDModel
@@ -89,25 +84,27 @@ class SAPCB(ReIDModel):
         self.last_stride = int(last_stride)
         self.stage_blocks = tuple(int(b) for b in stage_blocks)
 
-        inputs = keras.Input(shape=self.image_shape, name="images")
-        x = apply_resnet_stem(inputs)
-        strides = stage_strides(self.last_stride)
+        backbone = ResNetBackbone(
+            stackwise_num_blocks=self.stage_blocks, last_stride=self.last_stride, image_shape=self.image_shape
+        )
+        object.__setattr__(self, "_backbone", backbone)  # its layers are tracked through `network`
         outputs, aux_names = {}, []
-        for stage in (1, 2, 3, 4):
-            x = apply_resnet_stage(x, stage, self.stage_blocks[stage - 1], strides[stage - 1])
-            if stage < 4 and self.num_classes:
-                a = SpatialAttention(self.attention_mode, name=f"sa{stage}")(x)
-                a = layers.GlobalAveragePooling2D(keepdims=True, name=f"layer{stage}_gap")(a)
-                a = layers.Conv2D(
-                    self.reduction_dim,
-                    1,
-                    use_bias=False,
-                    kernel_initializer=kaiming_fan_out(),
-                    name=f"local_conv_layer{stage}",
-                )(a)
-                a = layers.Flatten(name=f"layer{stage}_feature")(a)
-                outputs[f"aux_{stage}"] = self._classifier(f"classifier_instance_layer{stage}")(a)
-                aux_names.append(f"aux_{stage}")
+        for stage in (1, 2, 3):
+            if not self.num_classes:
+                break
+            a = SpatialAttention(self.attention_mode, name=f"sa{stage}")(backbone.stage_outputs[f"stage{stage}"])
+            a = layers.GlobalAveragePooling2D(keepdims=True, name=f"layer{stage}_gap")(a)
+            a = layers.Conv2D(
+                self.reduction_dim,
+                1,
+                use_bias=False,
+                kernel_initializer=kaiming_fan_out(),
+                name=f"local_conv_layer{stage}",
+            )(a)
+            a = layers.Flatten(name=f"layer{stage}_feature")(a)
+            outputs[f"aux_{stage}"] = self._classifier(f"classifier_instance_layer{stage}")(a)
+            aux_names.append(f"aux_{stage}")
+        x = backbone.output
         if self.final_attention:
             x = SpatialAttention(self.attention_mode, name="sa4")(x)
         parts = stripe_pool(x, self.num_parts)  # (B, P, 2048)
@@ -121,7 +118,12 @@ class SAPCB(ReIDModel):
                 part_names.append(f"part_{i}")
             outputs["global"] = self._classifier(f"classifier_instance{self.num_parts}")(ops.mean(h, axis=1))
             part_names.append("global")
-        self._set_network(inputs, outputs, part_names + aux_names)
+        self._set_network(backbone.input, outputs, part_names + aux_names)
+
+    @property
+    def backbone(self):
+        """The `ResNetBackbone` (unmodified, as upstream); its layers are this model's."""
+        return self._backbone
 
     def get_config(self):
         config = super().get_config()
