@@ -23,7 +23,7 @@ import time
 
 from common import cpu_model, eval_preset, eval_preset_dg
 
-from keras_reid.training.recipes import DG_INSTANCE_NORM_BLOCKS
+from keras_reid.models.mobilenet_v2.recipes import DG_INSTANCE_NORM_BLOCKS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets"

@@ -143,11 +143,11 @@ def cmd_publish(args):
 
 
 def cmd_layouts(args):
-    from .layouts import DEFAULT_LAYOUTS, get_layout, list_layouts
+    from .layouts import default_layouts, get_layout, list_layouts
 
     for name in list_layouts():
         layout = get_layout(name)
-        defaults = [a for a, l in DEFAULT_LAYOUTS.items() if l == name]
+        defaults = [a for a, l in default_layouts().items() if l == name]
         print(f"{name}: {layout.description} [targets: {', '.join(layout.architectures)}; "
               f"default for: {', '.join(defaults) or '-'}]")
     return 0

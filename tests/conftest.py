@@ -40,3 +40,7 @@ def _reset_keras_state():
     yield
     keras.mixed_precision.set_global_policy("float32")
     keras.backend.clear_session()
+
+# The toy architecture family is a package copied and imported by tests/models/test_family_folder.py
+# in subprocesses; collected here it would register `toy_net` in every test process.
+collect_ignore = ["models/toy_family"]

@@ -10,8 +10,8 @@ spatial attention (`attention_mode="upstream"`, keras_reid's default: L1-normali
 channel mean, with the 1/(H·W) of the following average pooling).
 """
 
-from .pcb import prefixed_body_rules
-from ..mapping import Layout, bn, conv, dense
+from keras_reid.models.pcb.layouts.pcb import prefixed_body_rules
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv, dense
 
 LAYOUT = Layout(
     name="sa_pcb_hranwang",

@@ -6,7 +6,7 @@ ignored: ReID models replace the ImageNet classifier). Into a `resnet50` ReID mo
 head (`head_conv`, `head_bn`) and classifier keep their initialisation.
 """
 
-from ..mapping import Layout, bn, conv
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv
 
 
 def resnet_body_rules(stages="1-4"):

@@ -8,8 +8,8 @@ differently from tonylins at width ≠ 1.0 (stem 48 channels at 1.4), so only wi
 converts (a 1.4 file fails with shape mismatches in strict mode).
 """
 
-from .mobilenetv2_tonylins import mobilenetv2_rules
-from ..mapping import Layout
+from keras_reid.models.mobilenet_v2.layouts.mobilenetv2_tonylins import mobilenetv2_rules
+from keras_reid.utils.state_dict_mapping import Layout
 
 RULES = mobilenetv2_rules(
     {"depthwise_conv": "0.0", "depthwise_bn": "0.1", "project_conv": "1", "project_bn": "2"},

@@ -13,7 +13,7 @@ behaved as `align_corners=True`; convert them with `--option align_corners=true`
 (recorded in the preset config). Today's torchreid computes `align_corners=False`.
 """
 
-from ..mapping import Layout, bn, conv, dense
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv, dense
 
 
 def _conv_block(torch_prefix, keras_prefix):

@@ -7,9 +7,9 @@ both removed by `conversion.checkpoint`). `layer1`–`layer3` are torchvision's;
 `MoE` mode attention (`moe.gap_weight.{0,1,3,4}`, `moe.bn`, `moe.bn2`).
 """
 
-from .resnet50_reid import reid_head_rules
-from .torchvision_resnet50 import resnet_body_rules
-from ..mapping import Layout, bn, conv, grouped_pointwise
+from keras_reid.models.resnet.layouts.resnet50_reid import reid_head_rules
+from keras_reid.models.resnet.layouts.torchvision_resnet50 import resnet_body_rules
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv, grouped_pointwise
 
 B = r"layer4\.(\d)"
 K = r"layer4_\1"

@@ -18,8 +18,8 @@
   a test-time augmentation), neither of which changes the ranking of Euclidean distances.
 """
 
-from .torchvision_resnet50 import resnet_body_rules
-from ..mapping import Layout, Rule, bn, conv, dense
+from keras_reid.models.resnet.layouts.torchvision_resnet50 import resnet_body_rules
+from keras_reid.utils.state_dict_mapping import Layout, Rule, bn, conv, dense
 
 
 def prefixed_body_rules(prefix):

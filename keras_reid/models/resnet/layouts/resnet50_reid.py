@@ -5,8 +5,8 @@ the StRA-style head `global_avg_pool` = [AdaptiveAvgPool2d(1), Conv2d(2048, 512,
 bias=False), BatchNorm2d(512)] and `classifier` = Linear(512, num_classes).
 """
 
-from .torchvision_resnet50 import resnet_body_rules
-from ..mapping import Layout, bn, dense
+from keras_reid.models.resnet.layouts.torchvision_resnet50 import resnet_body_rules
+from keras_reid.utils.state_dict_mapping import Layout, bn, dense
 
 
 def reid_head_rules():

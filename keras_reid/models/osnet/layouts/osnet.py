@@ -20,7 +20,7 @@ normalisation with running statistics (`IN.running_mean`) is refused, not ignore
 would normalise differently at inference from what keras_reid computes.
 """
 
-from ..mapping import Layout, bn, conv, dense, depthwise
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv, dense, depthwise
 
 BLOCK = r"conv([234])\.([01])"
 KERAS_BLOCK = r"conv\1_\2"

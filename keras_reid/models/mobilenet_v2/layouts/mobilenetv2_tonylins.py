@@ -12,8 +12,8 @@ carry them as `global_avg_pool.{1,2}` and `classifier`. The ImageNet classifier
 
 import re
 
-from .resnet50_reid import reid_head_rules
-from ..mapping import Layout, bn, conv, depthwise
+from keras_reid.models.resnet.layouts.resnet50_reid import reid_head_rules
+from keras_reid.utils.state_dict_mapping import Layout, bn, conv, depthwise
 
 
 def mobilenetv2_rules(first_block, blocks):

@@ -1,0 +1,1 @@
+"""Upstream PyTorch state-dict layouts of this family (rules for `python -m conversion`)."""

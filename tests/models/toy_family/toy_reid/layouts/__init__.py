@@ -1,0 +1,1 @@
+"""Upstream layouts of the toy family."""
