@@ -69,26 +69,17 @@ def _distances(query, gallery, metric):
     return compute_distance_matrix(query, gallery, metric=metric)
 
 
-def _rank(dist_row, top_k, exclude=None):
-    import numpy as np
-
-    order = np.argsort(dist_row, kind="stable")
-    if exclude is not None:
-        order = order[~np.isin(order, exclude)]
-    return order[:top_k]
-
-
 def _fmt_id(value):
     return "?" if value is None else str(value)
 
 
-def _print_ranking(query_name, qid, ranked, gallery_paths, gallery_ids, dist_row):
+def _print_ranking(query_name, qid, results):
+    """Prints one query's ranked items (records of `evaluation.retrieval.retrieval_records`)."""
     _say(f"query {query_name} (id {_fmt_id(qid)})")
     _say(f"  {'rank':>4}  {'distance':>8}  {'id':>5}  match  path")
-    for rank, j in enumerate(ranked, start=1):
-        gid = gallery_ids[j]
-        match = "?" if qid is None or gid is None else ("yes" if gid == qid else "no")
-        _say(f"  {rank:>4}  {dist_row[j]:>8.4f}  {_fmt_id(gid):>5}  {match:>5}  {gallery_paths[j]}")
+    for item in results:
+        match = "?" if item["match"] is None else ("yes" if item["match"] else "no")
+        _say(f"  {item['rank']:>4}  {item['distance']:>8.4f}  {_fmt_id(item['id']):>5}  {match:>5}  {item['path']}")
 
 
 # -- list ----------------------------------------------------------------------------------
@@ -150,11 +141,10 @@ def _load_saved_gallery(path, preset):
 
 
 def cmd_search(args):
-    import numpy as np
-
     from keras_reid.evaluation.gallery_search import search_gallery
+    from keras_reid.evaluation.retrieval import retrieval_records, write_records_csv, write_records_json
     from keras_reid.feature_extractor import list_images
-    from keras_reid.visualization import draw_retrieval_grid, parse_identity
+    from keras_reid.visualization import draw_retrieval_grid
 
     for q in args.query:
         if not os.path.isfile(q):
@@ -182,46 +172,21 @@ def cmd_search(args):
     where = {os.path.abspath(p): j for j, p in enumerate(gallery_paths)}
     exclude = [[where[os.path.abspath(q)]] if os.path.abspath(q) in where else [] for q in args.query]
     dist, idx = search_gallery(query_emb, gallery_emb, k=args.top_k, metric=args.metric, exclude=exclude, index=args.index)
-    gallery_ids = {}
-    results, rows, qids = [], [], []
-    for i, q in enumerate(args.query):
-        qid = parse_identity(q)[0]
-        ranked = [int(j) for j in idx[i]]
-        for j in ranked:
-            gallery_ids.setdefault(j, parse_identity(gallery_paths[j])[0])
-        ids = [gallery_ids[j] for j in ranked]
-        _print_ranking(q, qid, list(range(len(ranked))), [gallery_paths[j] for j in ranked], ids, dist[i])
-        rows.append([(gallery_paths[j], float(d), gid) for j, d, gid in zip(ranked, dist[i], ids)])
-        qids.append(qid)
-        results.append({
-            "query": q,
-            "query_id": qid,
-            "results": [
-                {"rank": r + 1, "path": gallery_paths[j], "distance": float(d), "id": gid,
-                 "match": None if qid is None or gid is None else gid == qid}
-                for r, (j, d, gid) in enumerate(zip(ranked, dist[i], ids))
-            ],
-        })
+    records = retrieval_records(list(args.query), gallery_paths, dist, idx)
+    for r in records:
+        _print_ranking(r["query"], r["query_id"], r["results"])
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"preset": args.preset, "metric": args.metric, "gallery": args.gallery,
-                       "num_gallery": len(gallery_paths), "queries": results}, f, indent=1)
+        write_records_json(args.json, records, preset=args.preset, metric=args.metric, gallery=args.gallery,
+                           num_gallery=len(gallery_paths))
         _say(f"Results JSON: {os.path.abspath(args.json)}")
     if args.csv:
-        import csv
-
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["query", "rank", "path", "distance", "id", "match"])
-            for r in results:
-                for item in r["results"]:
-                    writer.writerow([r["query"], item["rank"], item["path"], f"{item['distance']:.6f}",
-                                     "" if item["id"] is None else item["id"],
-                                     "" if item["match"] is None else int(item["match"])])
+        write_records_csv(args.csv, records)
         _say(f"Results CSV: {os.path.abspath(args.csv)}")
     if args.output:
         title = f"{args.preset}: top-{args.top_k} ({args.metric} distance)"
-        draw_retrieval_grid(list(args.query), rows, query_id=qids, path=args.output, title=title)
+        rows = [r["results"] for r in records]
+        draw_retrieval_grid(list(args.query), rows, query_id=[r["query_id"] for r in records], path=args.output,
+                            title=title)
         _say(f"Retrieval picture: {os.path.abspath(args.output)}")
     return 0
 
@@ -306,13 +271,8 @@ def cmd_eval(args):
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise CLIError(f"unknown dataset {args.dataset!r}.{hint} Known: {', '.join(list_datasets())}")
     _require_folder(args.root, "dataset root")
-    import inspect
-
-    from keras_reid.data.base import _DATASETS
-
     # Evaluation needs no training split: parsers that can, accept a copy without one.
-    kwargs = {"require_train": False} if "require_train" in inspect.signature(_DATASETS[args.dataset][0]).parameters else {}
-    dataset = get_dataset(args.dataset, args.root, **kwargs)
+    dataset = get_dataset(args.dataset, args.root, require_train=False)
     if not dataset.query or not dataset.gallery:
         raise CLIError(f"dataset {args.dataset} under {args.root} has no query or no gallery images")
     from keras_reid.evaluation import evaluate_model
@@ -364,8 +324,8 @@ def cmd_visualize_attention(args):
         draw_attention_grid,
         draw_region_grid,
         hacnn_region_boxes,
+        stack_pictures,
     )
-    from PIL import Image
 
     for path in args.images:
         if not os.path.isfile(path):
@@ -408,21 +368,14 @@ def cmd_visualize_attention(args):
             pictures.append(draw_attention_grid(image, maps, titles=titles))
             _say(f"{path}: {res['layer']} ({res['kind']}, {res['maps'].shape[-1]} maps at "
                  f"{res['maps'].shape[1]}x{res['maps'].shape[2]})")
-    width = max(p.width for p in pictures)
-    canvas = Image.new("RGB", (width, sum(p.height for p in pictures)), "white")
-    y = 0
-    for p in pictures:
-        canvas.paste(p, (0, y))
-        y += p.height
-    canvas.save(args.output)
+    stack_pictures(pictures, path=args.output)
     _say(f"Attention picture: {os.path.abspath(args.output)}")
     return 0
 
 
 def cmd_visualize_retrieval(args):
-    import numpy as np
-
-    from keras_reid.visualization import draw_retrieval_grid, parse_identity
+    from keras_reid.evaluation.retrieval import retrieval_records, top_k
+    from keras_reid.visualization import draw_retrieval_grid
 
     embeddings, paths, _ = _load_saved_gallery(args.embeddings, None)
     queries = []
@@ -438,14 +391,14 @@ def cmd_visualize_retrieval(args):
                 raise CLIError(f"query {q!r} is not among the images of {args.embeddings}")
             queries.append(match[0])
     dist = _distances(embeddings[queries], embeddings, args.metric)
-    ids = [parse_identity(p)[0] for p in paths]
-    rows = []
-    for row, qi in enumerate(queries):
-        ranked = _rank(dist[row], args.top_k, exclude=[qi])
-        _print_ranking(paths[qi], ids[qi], ranked, paths, ids, dist[row])
-        rows.append([(paths[j], float(dist[row, j]), ids[j]) for j in ranked])
-    draw_retrieval_grid([paths[i] for i in queries], rows, query_id=[ids[i] for i in queries], path=args.output,
-                        title=f"top-{args.top_k} ({args.metric} distance)")
+    ranked = [top_k(dist[row], args.top_k, exclude=[qi]) for row, qi in enumerate(queries)]
+    records = retrieval_records([paths[i] for i in queries], paths,
+                                [dist[row, r] for row, r in enumerate(ranked)], ranked)
+    for r in records:
+        _print_ranking(r["query"], r["query_id"], r["results"])
+    rows = [r["results"] for r in records]
+    draw_retrieval_grid([paths[i] for i in queries], rows, query_id=[r["query_id"] for r in records],
+                        path=args.output, title=f"top-{args.top_k} ({args.metric} distance)")
     _say(f"Retrieval picture: {os.path.abspath(args.output)}")
     return 0
 
@@ -457,11 +410,10 @@ def _demo_model(preset):
 
     if preset is not None:
         return _load_model(preset), f"preset {preset}"
-    presets = registry.builtin_presets()
-    for name in DEMO_PRESETS:
-        entry = presets.get(name)
-        if entry and entry.get("status") == "embedded" and registry.embedded_preset_dir(name):
-            return _load_model(name), f"preset {name} (embedded, no download): {entry.get('description', '')}"
+    name = registry.first_embedded(DEMO_PRESETS)
+    if name is not None:
+        description = registry.builtin_presets()[name].get("description", "")
+        return _load_model(name), f"preset {name} (embedded, no download): {description}"
     import keras
 
     from keras_reid.models.registry import build
@@ -477,8 +429,7 @@ def _demo_model(preset):
 
 
 def cmd_demo(args):
-    import numpy as np
-
+    from keras_reid.evaluation.retrieval import leave_one_out, retrieval_records
     from keras_reid.feature_extractor import list_images
     from keras_reid.visualization import draw_retrieval_grid, parse_identity
 
@@ -491,39 +442,25 @@ def cmd_demo(args):
     model, what = _demo_model(args.preset)
     _say(f"Model: {what}")
     _say(f"Images: {len(paths)} from {folder}" + (" (synthetic samples, see NOTICE)" if not args.images else ""))
-    extractor = _extractor(model, args)
-    embeddings = extractor(paths)
-    pids = np.array([p for p, _ in ids])
-    cams = np.array([c for _, c in ids])
+    embeddings = _extractor(model, args)(paths)
+    # Leave-one-out: each image queries all the others from other cameras (Market protocol).
     dist = _distances(embeddings, embeddings, "cosine")
-    # Leave-one-out: each image queries all the others; same-identity same-camera images
-    # (the query itself included) are removed by the Market protocol of evaluate_rank.
-    from keras_reid.evaluation import evaluate_rank
-
-    metrics = evaluate_rank(dist, pids, pids, cams, cams, max_rank=min(10, len(paths) - 1))
-    n_valid = sum(1 for i in range(len(paths)) if np.any((pids == pids[i]) & (cams != cams[i])))
-    _say(f"Leave-one-out retrieval over {n_valid} queries (other cameras only):")
+    result = leave_one_out(dist, [p for p, _ in ids], [c for _, c in ids], top_k_per_query=args.top_k)
+    metrics = result["metrics"]
+    _say(f"Leave-one-out retrieval over {result['num_valid_queries']} queries (other cameras only):")
     _say(f"  rank-1 {100 * metrics['cmc'][0]:.1f}%   mAP {100 * metrics['mAP']:.1f}%"
          + (f"   mINP {100 * metrics['mINP']:.1f}%" if "mINP" in metrics else ""))
-    # The picture: one row per identity (its first image as the query), ranked among
-    # the images of other cameras.
-    rows, queries, qids = [], [], []
-    seen = set()
-    for i, p in enumerate(paths):
-        if pids[i] in seen:
-            continue
-        seen.add(pids[i])
-        exclude = [j for j in range(len(paths)) if pids[j] == pids[i] and cams[j] == cams[i]]
-        ranked = _rank(dist[i], args.top_k, exclude=exclude)
-        rows.append([(paths[j], float(dist[i, j]), int(pids[j])) for j in ranked])
-        queries.append(p)
-        qids.append(int(pids[i]))
+    # The picture: one row per identity (its first image as the query).
+    queries = [paths[i] for i, _ in result["examples"]]
+    ranked = [r for _, r in result["examples"]]
+    records = retrieval_records(queries, paths, [dist[i, r] for i, r in result["examples"]], ranked)
+    rows = [r["results"] for r in records]
     if what.startswith("NOTE"):
         title = f"keras-reid demo: RANDOMLY INITIALISED {DEFAULT_DEMO_ARCHITECTURE} (untrained)"
     else:
         title = f"keras-reid demo: {what.split(' (')[0]}"  # the long description stays in the printed line
     title += f"  |  rank-1 {100 * metrics['cmc'][0]:.0f}%  mAP {100 * metrics['mAP']:.0f}%"
-    draw_retrieval_grid(queries, rows, query_id=qids, path=args.output, title=title)
+    draw_retrieval_grid(queries, rows, query_id=[r["query_id"] for r in records], path=args.output, title=title)
     _say(f"Retrieval picture: {os.path.abspath(args.output)}")
     return 0
 

@@ -501,3 +501,21 @@ def draw_region_grid(image, boxes_list, titles=None, tile_size=(96, 192), path=N
     if path is not None:
         canvas.save(path)
     return canvas
+
+
+def stack_pictures(pictures, path=None):
+    """Stacks PIL pictures top to bottom on a white canvas as wide as the widest.
+
+    Example:
+    >>> from PIL import Image
+    >>> stack_pictures([Image.new("RGB", (4, 2)), Image.new("RGB", (6, 3))]).size
+    (6, 5)
+    """
+    canvas = Image.new("RGB", (max(p.width for p in pictures), sum(p.height for p in pictures)), "white")
+    y = 0
+    for p in pictures:
+        canvas.paste(p, (0, y))
+        y += p.height
+    if path is not None:
+        canvas.save(path)
+    return canvas

@@ -145,3 +145,15 @@ def test_cmc_axis_ticks_are_round_percentages(first, monkeypatch):
     assert ticks[-1] == 100 and 3 <= len(ticks) <= 9
     steps = {b - a for a, b in zip(ticks, ticks[1:])}
     assert len(steps) == 1 and steps.pop() in (5, 10, 20, 25, 50), ticks
+
+
+def test_stack_pictures_saves_the_stack(tmp_path):
+    from PIL import Image
+
+    from keras_reid.visualization import stack_pictures
+
+    a, b = Image.new("RGB", (4, 2), "red"), Image.new("RGB", (6, 3), "blue")
+    out = stack_pictures([a, b], path=tmp_path / "s.png")
+    assert Image.open(tmp_path / "s.png").size == (6, 5)
+    assert out.getpixel((0, 0)) == (255, 0, 0) and out.getpixel((5, 0)) == (255, 255, 255)
+    assert out.getpixel((5, 4)) == (0, 0, 255)

@@ -1,6 +1,7 @@
 """Dataset records, file listing with counted skips, and the dataset registry."""
 
 import collections
+import inspect
 import logging
 import os
 
@@ -139,12 +140,18 @@ def list_datasets():
 def get_dataset(name, root, **kwargs):
     """Parses dataset `name` found under `root` into a `ReIDDataset`.
 
+    `require_train=False` asks for an evaluation-only copy (no training split needed) from
+    the parsers that can read one; the others always need their full layout.
+
     Example:
     >>> from keras_reid.data import get_dataset
-    >>> # ds = get_dataset("market1501", "/data/Market-1501-v15.09.15")
+    >>> # ds = get_dataset("market1501", "/data/Market-1501-v15.09.15", require_train=False)
     """
     if name not in _DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; available: {', '.join(list_datasets())}.")
-    dataset = _DATASETS[name][0](root, **kwargs)
+    factory = _DATASETS[name][0]
+    if kwargs.get("require_train") is False and "require_train" not in inspect.signature(factory).parameters:
+        del kwargs["require_train"]
+    dataset = factory(root, **kwargs)
     logger.info("%s", dataset.summary())
     return dataset

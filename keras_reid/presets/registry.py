@@ -72,6 +72,21 @@ def embedded_preset_dir(name):
     return path if path.is_dir() else None
 
 
+def first_embedded(names):
+    """The first of `names` that is an embedded preset with its files present, else None.
+
+    Example:
+    >>> first_embedded(["no_such_preset"]) is None
+    True
+    """
+    presets = builtin_presets()
+    for name in names:
+        entry = presets.get(name)
+        if entry and entry.get("status") == "embedded" and embedded_preset_dir(name):
+            return name
+    return None
+
+
 def write_index():
     """Regenerates `zoo_index.json` from `zoo/` (run after editing a zoo entry)."""
     entries = _read_zoo(zoo_dir())

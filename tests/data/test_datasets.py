@@ -45,6 +45,20 @@ def test_missing_split_folder(market):
     assert "query" in message and "expected layout" in message and "\n" not in message
 
 
+def test_evaluation_only_copies_through_get_dataset(market, tmp_path):
+    import shutil
+
+    shutil.rmtree(os.path.join(market, "bounding_box_train"))
+    with pytest.raises(DatasetLayoutError, match="bounding_box_train"):
+        data.get_dataset("market1501", market)
+    ds = data.get_dataset("market1501", market, require_train=False)
+    assert (len(ds.train), len(ds.query), len(ds.gallery)) == (0, 2, 3)
+    # A parser without the option still reads its full layout when asked for evaluation only.
+    make_market(str(tmp_path / "cuhk03-np" / "detected"), [(1, 1), (1, 2)], [(3, 1)], [(3, 2)], ext=".png")
+    ds = data.get_dataset("cuhk03_np", str(tmp_path), variant="detected", require_train=False)
+    assert (len(ds.train), len(ds.query)) == (2, 1)
+
+
 def test_non_image_files_skipped_with_one_log_line(market, caplog):
     for name in ("readme.txt", "Thumbs.db", "notes.md"):
         with open(os.path.join(market, "bounding_box_train", name), "w") as f:
