@@ -115,6 +115,37 @@ def require_file(path, layout):
     return path
 
 
+def match_image_names(folder, pattern, layout, accept=None, described_as=None):
+    """`(path, match)` for every image directly in `folder`, its name searched with `pattern`.
+
+    One parser loop for every named-file layout: a missing folder raises
+    `DatasetLayoutError` (naming `layout`); any image name that `pattern` does not match, or
+    whose match `accept(match)` rejects, raises one `DatasetParseError` listing examples
+    (`described_as` or the pattern itself says what was expected). Nothing is guessed.
+
+    Example:
+    >>> import os, re, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> open(os.path.join(d, "0003_c1.jpg"), "wb").close()
+    >>> [m.group(1) for _, m in match_image_names(d, re.compile(r"^(\\d+)_c"), "<d>/PPPP_cC.jpg")]
+    ['0003']
+    """
+    from keras_reid.utils.images import list_images
+
+    require_dir(folder, layout)
+    paths, _ = list_images(folder, recursive=False)
+    matched, bad = [], []
+    for path in paths:
+        match = pattern.search(os.path.basename(path))
+        if match is None or (accept is not None and not accept(match)):
+            bad.append(path)
+        else:
+            matched.append((path, match))
+    if bad:
+        raise_unparsable(folder, bad, described_as or pattern.pattern)
+    return matched
+
+
 def raise_unparsable(folder, bad, pattern):
     examples = ", ".join(os.path.basename(p) for p in bad[:5])
     raise DatasetParseError(

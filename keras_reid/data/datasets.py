@@ -17,7 +17,7 @@ from keras_reid.data.base import (
     DatasetParseError,
     ImageRecord,
     ReIDDataset,
-    raise_unparsable,
+    match_image_names,
     register_dataset,
     relabel,
     require_dir,
@@ -48,14 +48,8 @@ def _locate(root, candidates, required):
 
 # -- Market-1501 family ----------------------------------------------------------------------
 def _parse_market_dir(folder, num_cams, max_pid, relabel_pids, layout):
-    require_dir(folder, layout)
-    paths, _ = list_images(folder, recursive=False)
-    records, bad = [], []
-    for path in paths:
-        match = MARKET_PATTERN.search(os.path.basename(path))
-        if not match:
-            bad.append(path)
-            continue
+    records = []
+    for path, match in match_image_names(folder, MARKET_PATTERN, layout):
         pid, cam = int(match.group(1)), int(match.group(2))
         if pid == -1:
             continue  # junk images are ignored (torchreid)
@@ -64,8 +58,6 @@ def _parse_market_dir(folder, num_cams, max_pid, relabel_pids, layout):
         if not 1 <= cam <= num_cams:
             raise DatasetParseError(f"{path}: camera c{cam} outside c1..c{num_cams}.")
         records.append(ImageRecord(path, pid, cam - 1))
-    if bad:
-        raise_unparsable(folder, bad, MARKET_PATTERN.pattern)
     return relabel(records) if relabel_pids else records
 
 
@@ -217,17 +209,10 @@ def cuhk01(root, split_id=0, seed=0):
         if os.path.isdir(os.path.join(root, sub)):
             base = os.path.join(root, sub)
             break
-    require_dir(base, "<root>/campus/PPPPCCC.png (CUHK01)")
-    paths, _ = list_images(base, recursive=False)
-    images, bad = [], []
-    for path in paths:
-        match = _CUHK01_PATTERN.match(os.path.basename(path))
-        if not match:
-            bad.append(path)
-            continue
-        images.append((path, int(match.group(1)) - 1, (int(match.group(2)) - 1) // 2))
-    if bad:
-        raise_unparsable(base, bad, _CUHK01_PATTERN.pattern)
+    images = [
+        (path, int(match.group(1)) - 1, (int(match.group(2)) - 1) // 2)
+        for path, match in match_image_names(base, _CUHK01_PATTERN, "<root>/campus/PPPPCCC.png (CUHK01)")
+    ]
     if not images:
         raise DatasetLayoutError(f"No CUHK01 images in {base!r}; expected layout: <root>/campus/PPPPCCC.png")
     pids = sorted({pid for _, pid, _ in images})
@@ -253,18 +238,14 @@ _CUHK03_PARTIAL_PATTERN = re.compile(r"^(\d+)_(\d+)\.(jpg|jpeg|png)$", re.IGNORE
 def parse_cuhk03_folder(folder):
     """`PPPP_NN.jpg` images (NN 00–04 camera A → camid 0, 05–09 camera B → camid 1) with the
     names' own identity numbers; any other image name raises `DatasetParseError`."""
-    folder = require_dir(folder, "<folder>/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)")
-    paths, _ = list_images(folder, recursive=False)
-    records, bad = [], []
-    for path in paths:
-        match = _CUHK03_PARTIAL_PATTERN.match(os.path.basename(path))
-        if not match or int(match.group(2)) > 9:
-            bad.append(path)
-            continue
-        records.append(ImageRecord(path, int(match.group(1)), 0 if int(match.group(2)) < 5 else 1))
-    if bad:
-        raise_unparsable(folder, bad, "PPPP_NN.jpg with NN in 00..09")
-    return records
+    matched = match_image_names(
+        folder,
+        _CUHK03_PARTIAL_PATTERN,
+        "<folder>/PPPP_NN.jpg (NN 00-04 camera A, 05-09 camera B)",
+        accept=lambda m: int(m.group(2)) <= 9,
+        described_as="PPPP_NN.jpg with NN in 00..09",
+    )
+    return [ImageRecord(path, int(m.group(1)), 0 if int(m.group(2)) < 5 else 1) for path, m in matched]
 
 
 def cuhk03_partial(root):

@@ -7,12 +7,10 @@ from keras_reid.data.base import (
     DatasetLayoutError,
     ImageRecord,
     ReIDDataset,
-    raise_unparsable,
+    match_image_names,
     register_dataset,
     relabel,
-    require_dir,
 )
-from keras_reid.utils.images import list_images
 
 FLAT_PATTERN = re.compile(r"^(\d+)_c(\d+)_(\d+)\.(jpg|jpeg|png|bmp)$", re.IGNORECASE)
 FLAT_LAYOUT = "<folder>/PPPP_cC_NNN.jpg (identity PPPP, camera C, running index NNN)"
@@ -32,17 +30,8 @@ def parse_flat_folder(folder):
     >>> [(r.pid, r.camid) for r in parse_flat_folder(d)]
     [(7, 0), (7, 1)]
     """
-    require_dir(folder, FLAT_LAYOUT)
-    paths, _ = list_images(folder, recursive=False)
-    records, bad = [], []
-    for path in paths:
-        match = FLAT_PATTERN.match(os.path.basename(path))
-        if not match:
-            bad.append(path)
-            continue
-        records.append(ImageRecord(path, int(match.group(1)), int(match.group(2))))
-    if bad:
-        raise_unparsable(folder, bad, FLAT_PATTERN.pattern)
+    matched = match_image_names(folder, FLAT_PATTERN, FLAT_LAYOUT)
+    records = [ImageRecord(path, int(m.group(1)), int(m.group(2))) for path, m in matched]
     if not records:
         raise DatasetLayoutError(f"No images in {folder!r}; expected layout: {FLAT_LAYOUT}")
     return sorted(records, key=lambda r: (r.pid, r.camid, r.path))
