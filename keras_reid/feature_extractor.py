@@ -6,6 +6,7 @@ any common form, get a float32 `(N, D)` NumPy array of L2-normalised embeddings 
 model's inference output, the feature torchreid's and fast-reid's evaluators use).
 """
 
+import functools
 import logging
 import os
 import sys
@@ -15,8 +16,19 @@ import numpy as np
 
 # The image helpers live in keras_reid.utils.images; imported here for compatibility.
 from keras_reid.utils.images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, list_images, read_image  # noqa: F401
+from keras_reid.utils.images import resize_image
 
 logger = logging.getLogger("keras_reid")
+
+
+@functools.lru_cache(maxsize=None)
+def _tensorflow():
+    """TensorFlow, or None where it is not installed (JAX or PyTorch machines): asked once."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    return tf
 
 
 def _finite_l2_normalize(x):
@@ -235,11 +247,14 @@ class FeatureExtractor:
         resize is the preprocessor's (`tf.image.resize`, same method, no antialiasing)
         applied to the uint8 pixels directly: the kernel reads them as floats, so the
         result equals resizing the float32 copy, without making that 4× larger copy.
+        Without TensorFlow, `keras_reid.utils.images.resize_image` computes the same kernel
+        in NumPy (bilinear and nearest agree bit for bit).
         """
         if tuple(image.shape[:2]) == tuple(self.preprocessor.image_size):
             return image.astype("float32")
-        import tensorflow as tf
-
+        tf = _tensorflow()
+        if tf is None:
+            return resize_image(image, self.preprocessor.image_size, self.preprocessor.interpolation)
         out = tf.image.resize(image[None], self.preprocessor.image_size, method=self.preprocessor.interpolation, antialias=False)
         return np.asarray(tf.cast(out[0], tf.float32))
 

@@ -11,20 +11,25 @@ orientation applied; grayscale, grayscale+alpha, palette, RGBA (alpha dropped, a
 `verify_images()` scans a list of files ahead of training. Images are then resized like
 `ReIDPreprocessor.resize` (`tf.image.resize`, the preprocessor's interpolation, bilinear by
 default, no antialiasing) and normalised with its mean/std.
+
+TensorFlow is imported when a dataset is built, not with the module: `load_image`,
+`verify_images` and `steps_per_epoch` serve programs without TensorFlow (the trainer's
+`keras_reid.data.numpy_stream` input).
 """
 
 import logging
 
 import numpy as np
-import tensorflow as tf
 
-from keras_reid.data.augmentation import ReIDAugmentation, normalize
 from keras_reid.data.base import ImageRecord
 from keras_reid.data.sampler import RandomIdentitySampler
 from keras_reid.presets.preprocessor import ReIDPreprocessor
 from keras_reid.utils.images import ImageReadError, read_image
 
 logger = logging.getLogger("keras_reid.data")
+
+# `tf.data.AUTOTUNE`, spelled out so that the module imports without TensorFlow.
+AUTOTUNE = -1
 
 
 # One image reader for training, evaluation and inference (keras_reid.utils.images): the
@@ -79,12 +84,16 @@ def _resolve_preprocessor(preprocessor, image_size):
 
 
 def _decode_and_resize(path, image_size, interpolation):
+    import tensorflow as tf
+
     image = tf.numpy_function(load_image, [path], tf.uint8, stateful=False)
     image.set_shape([None, None, 3])
     return tf.image.resize(tf.cast(image, tf.float32), image_size, method=interpolation, antialias=False)
 
 
 def _records_arrays(records):
+    import tensorflow as tf
+
     records = [ImageRecord(*r) for r in records]
     if not records:
         raise ValueError("The split has no images.")
@@ -105,7 +114,7 @@ def train_dataset(
     augmentation=True,
     seed=None,
     epochs=None,
-    num_parallel_calls=tf.data.AUTOTUNE,
+    num_parallel_calls=AUTOTUNE,
 ):
     """A training `tf.data.Dataset` of `(images, pids)` batches.
 
@@ -125,12 +134,16 @@ def train_dataset(
             (sampling order, augmentation and parallel decoding are all deterministic).
         epochs: number of sampler epochs, None for an endless dataset (give `fit` a
             `steps_per_epoch`, e.g. `steps_per_epoch(...)`). Every epoch re-samples.
-        num_parallel_calls: decoding parallelism (`tf.data.AUTOTUNE`).
+        num_parallel_calls: decoding parallelism (default `AUTOTUNE`, i.e. `tf.data.AUTOTUNE`).
 
     Example:
     >>> # ds = train_dataset(get_dataset("market1501", root).train, ReIDPreprocessor((256, 128)), seed=0)
     >>> # model.fit(ds, steps_per_epoch=steps_per_epoch(train, 16, 4), epochs=60)
     """
+    import tensorflow as tf
+
+    from keras_reid.data.augmentation import ReIDAugmentation, normalize
+
     pre = _resolve_preprocessor(preprocessor, image_size)
     records, paths, pids, _ = _records_arrays(records)
     if seed is None:
@@ -185,7 +198,7 @@ def steps_per_epoch(records, num_identities=16, num_instances=4):
     return max(1, len(sampler) // sampler.batch_size)
 
 
-def eval_dataset(records, preprocessor=None, image_size=None, batch_size=64, num_parallel_calls=tf.data.AUTOTUNE):
+def eval_dataset(records, preprocessor=None, image_size=None, batch_size=64, num_parallel_calls=AUTOTUNE):
     """An ordered evaluation dataset (query or gallery): no augmentation, every image once.
 
     Yields dicts `{"images": (B, H, W, 3) float32, "pids": int32, "camids": int32,
@@ -194,6 +207,10 @@ def eval_dataset(records, preprocessor=None, image_size=None, batch_size=64, num
     Example:
     >>> # feats = [model.predict_on_batch(b["images"]) for b in eval_dataset(ds.query).as_numpy_iterator()]
     """
+    import tensorflow as tf
+
+    from keras_reid.data.augmentation import normalize
+
     pre = _resolve_preprocessor(preprocessor, image_size)
     _, paths, pids, camids = _records_arrays(records)
     ds = tf.data.Dataset.from_tensor_slices({"paths": paths, "pids": pids, "camids": camids})

@@ -5,11 +5,13 @@ on them (sampler epochs from `np.random.default_rng([seed, e, k])`, augmentation
 `[seed, global sample index]`), so a run resumed at epoch `e` sees exactly the batches the
 straight run would have seen. `recipe` is a `keras_reid.training.Recipe` (its sampler,
 batch and augmentation fields are read).
+
+`train_dataset` is the `tf.data` stream (TensorFlow imported when it is called);
+`keras_reid.data.numpy_stream.numpy_train_dataset` yields the same images in the same order
+without TensorFlow (`keras_reid.training.train(input_pipeline=...)` picks one).
 """
 
 import numpy as np
-
-from keras_reid.data.pipeline import load_image
 
 
 def epoch_indices(pids, recipe, seed, epoch, steps_per_epoch, domains=None):
@@ -60,6 +62,7 @@ def train_dataset(records, recipe, preprocessor, seed, steps_per_epoch, first_ep
     import tensorflow as tf
 
     from keras_reid.data.augmentation import color_jitter, torchreid_random_erasing
+    from keras_reid.data.pipeline import load_image
 
     paths = tf.constant([r.path for r in records])
     labels = tf.constant([r.pid for r in records], tf.int32)

@@ -79,9 +79,17 @@ class ReIDPreprocessor:
         self.interpolation = interpolation
 
     def resize(self, images):
-        """Resizes a uint8/float batch `(N, h, w, 3)` to `image_size` (float32, values kept)."""
-        import tensorflow as tf
+        """Resizes a uint8/float batch `(N, h, w, 3)` to `image_size` (float32, values kept).
 
+        `tf.image.resize`; without TensorFlow, the same kernel in NumPy
+        (`keras_reid.utils.images.resize_image`).
+        """
+        try:
+            import tensorflow as tf
+        except ImportError:
+            from keras_reid.utils.images import resize_image
+
+            return np.stack([resize_image(image, self.image_size, self.interpolation) for image in np.asarray(images)])
         images = tf.convert_to_tensor(images)
         out = tf.image.resize(tf.cast(images, tf.float32), self.image_size, method=self.interpolation, antialias=False)
         return out.numpy()

@@ -65,6 +65,11 @@ def add_train_arguments(parser):
     parser.add_argument("--no-preflight", action="store_true",
                         help="do not decode every training image before the first step")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUTPUT/tensorboard")
+    parser.add_argument(
+        "--input-pipeline", choices=("auto", "tf_data", "numpy"), default="auto",
+        help="training input stream: tf_data (TensorFlow) or numpy (no TensorFlow needed); "
+        "auto = tf_data when TensorFlow is installed (default)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -138,6 +143,7 @@ def cli_train(args):
         skip_bad_images=args.skip_bad_images,
         preflight=not args.no_preflight,
         tensorboard=args.tensorboard,
+        input_pipeline=getattr(args, "input_pipeline", "auto"),
         **overrides,
     )
     print(json.dumps({"preset": result["preset"], "epochs": result["epochs"], "metrics": result["metrics"],

@@ -7,7 +7,11 @@ run killed at any moment resumes from the last complete epoch. The input pipelin
 stateless: the images, order and augmentation of epoch `e` depend only on `(seed, e)`
 (sampler epochs drawn from `np.random.default_rng([seed, e, k])`, augmentation seeded by
 `[seed, global sample index]`), so a resumed run sees exactly the batches the straight run
-would have seen and reproduces it bit for bit on a deterministic backend.
+would have seen and reproduces it bit for bit on a deterministic backend. Two streams
+implement it (`input_pipeline`): `tf_data` (`keras_reid.data.training_stream`, the default
+where TensorFlow is installed) and `numpy` (`keras_reid.data.numpy_stream`, for JAX or
+PyTorch machines without TensorFlow): the same images in the same order, the same
+augmentation distributions from other random draws.
 
 Freezing (`recipe.fixbase_epochs`). Keras 3 captures the trainable variables when a model
 is compiled (and JAX's `stateless_apply` needs the optimizer built on exactly those), so the
@@ -42,6 +46,8 @@ from keras_reid.training.recipes import Recipe, get_recipe, recipe_for_architect
 from keras_reid.training.run_log import LOG_COLUMNS, LOG_FILE, append_row, read_log, truncate_log  # noqa: F401
 
 logger = logging.getLogger("keras_reid.training")
+
+INPUT_PIPELINES = ("auto", "tf_data", "numpy")
 
 
 class TrainingConfigError(ValueError):
@@ -100,6 +106,7 @@ class EpochEndCallback(keras.callbacks.Callback):
             "seed": run.seed,
             "recipe": run.recipe.to_dict(),
             "steps_per_epoch": run.steps_per_epoch,
+            "input_pipeline": run.input_pipeline,
             "last_metrics": run.last_metrics,
         }
         save_checkpoint(run.checkpoint_dir, self.model, self.model.optimizer, state)
@@ -277,9 +284,14 @@ def _check_recipe(recipe):
         )
 
 
-def _resume_changes(state, recipe, seed, steps):
+def _resume_changes(state, recipe, seed, steps, input_pipeline="tf_data"):
     """`{field: {"checkpoint", "now"}}` of what differs from the checkpoint's run."""
     changes = {}
+    # Checkpoints written before the NumPy stream existed came from tf.data. The streams
+    # draw their augmentation differently, so a switch changes the run.
+    before_pipeline = state.get("input_pipeline", "tf_data")
+    if before_pipeline != input_pipeline:
+        changes["input_pipeline"] = {"checkpoint": before_pipeline, "now": input_pipeline}
     if int(state.get("seed", seed)) != int(seed):
         changes["seed"] = {"checkpoint": state.get("seed"), "now": int(seed)}
     before = state.get("recipe") or {}
@@ -320,6 +332,33 @@ def _preflight_images(data, skip_bad_images):
     return ReIDDataset(data.name, train, data.query, data.gallery, train_domains=domains, domain_names=data.domain_names)
 
 
+def _resolve_input_pipeline(name):
+    """"auto" is "tf_data" where TensorFlow is installed, else "numpy"; checks the name."""
+    import importlib.util
+
+    if name not in INPUT_PIPELINES:
+        raise TrainingConfigError(f"input_pipeline must be one of {', '.join(INPUT_PIPELINES)}, got {name!r}.")
+    # find_spec: no TensorFlow import here (the tf.data stream imports it when built).
+    has_tf = importlib.util.find_spec("tensorflow") is not None
+    if name == "tf_data" and not has_tf:
+        raise TrainingConfigError(
+            "input_pipeline 'tf_data' needs TensorFlow, which is not installed: use --input-pipeline numpy "
+            "(input_pipeline='numpy') or pip install tensorflow-cpu."
+        )
+    if name == "auto":
+        return "tf_data" if has_tf else "numpy"
+    return name
+
+
+def _train_stream(input_pipeline, data, recipe, preprocessor, seed, steps, first, end):
+    """The training batches of epochs `[first, end)` from the chosen stream."""
+    if input_pipeline == "numpy":
+        from keras_reid.data.numpy_stream import numpy_train_dataset
+
+        return numpy_train_dataset(data.train, recipe, preprocessor, seed, steps, first, end, data.train_domains)
+    return train_dataset(data.train, recipe, preprocessor, seed, steps, first, end, data.train_domains)
+
+
 def _load_dataset(dataset, dataset_root):
     from keras_reid.data import ReIDDataset, get_dataset
 
@@ -353,6 +392,7 @@ def train(
     preflight=True,
     skip_bad_images=False,
     tensorboard=False,
+    input_pipeline="auto",
     **recipe_overrides,
 ):
     """Trains a ReID model with a recipe and writes a preset.
@@ -390,6 +430,11 @@ def train(
         skip_bad_images: drop undecodable training images with a warning naming them.
         tensorboard: also write TensorBoard logs (loss, learning rate, evaluation metrics per
             epoch) to `output_dir/tensorboard` (`keras.callbacks.TensorBoard`).
+        input_pipeline: "auto" (default: "tf_data" where TensorFlow is installed, else
+            "numpy"), "tf_data" (`keras_reid.data.training_stream.train_dataset`) or "numpy"
+            (`keras_reid.data.numpy_stream.numpy_train_dataset`, no TensorFlow needed; same
+            images and order, same augmentation distributions, other random draws). A
+            checkpoint resumes with the stream that wrote it (else `allow_changes`).
         **recipe_overrides: other `Recipe` fields.
 
     Returns a dict: `model`, `recipe`, `history` (log rows), `metrics` (last evaluation),
@@ -439,6 +484,7 @@ def train(
     elif init_preset is None:
         recipe = recipe.replace(init_preset=None)
     _check_recipe(recipe)
+    input_pipeline = _resolve_input_pipeline(input_pipeline)
     if tensorboard:
         import importlib.util
 
@@ -477,7 +523,7 @@ def train(
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     resume_changes = {}
     if resumed is not None:
-        resume_changes = _resume_changes(resumed[1], recipe, seed, steps)
+        resume_changes = _resume_changes(resumed[1], recipe, seed, steps, input_pipeline)
         if resume_changes and not allow_changes:
             listed = "; ".join(f"{k}: {v['checkpoint']!r} -> {v['now']!r}" for k, v in resume_changes.items())
             raise TrainingConfigError(
@@ -512,6 +558,7 @@ def train(
         steps_per_epoch=steps,
         stop_after_epoch=stop_after_epoch,
         can_evaluate=bool(data.query) and bool(data.gallery),
+        input_pipeline=input_pipeline,
     )
     if resumed:
         run.last_metrics = resumed[1].get("last_metrics")
@@ -566,16 +613,20 @@ def train(
                 if end <= initial_epoch:
                     continue
                 first = max(start, initial_epoch)
-                ds = train_dataset(data.train, recipe, preprocessor, seed, steps, first, end, data.train_domains)
-                model.fit(
-                    ds,
-                    initial_epoch=first,
-                    epochs=end,
-                    steps_per_epoch=steps,
-                    callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)] + board,
-                    verbose=verbose,
-                    shuffle=False,  # the sampler orders every epoch (stateless in seed and epoch)
-                )
+                ds = _train_stream(input_pipeline, data, recipe, preprocessor, seed, steps, first, end)
+                try:
+                    model.fit(
+                        ds,
+                        initial_epoch=first,
+                        epochs=end,
+                        steps_per_epoch=steps,
+                        callbacks=list(callbacks or []) + [EpochEndCallback(run, phase)] + board,
+                        verbose=verbose,
+                        shuffle=False,  # the sampler orders every epoch (stateless in seed and epoch)
+                    )
+                finally:
+                    if hasattr(ds, "close"):
+                        ds.close()  # the NumPy stream's decoding threads
             set_trainable(model, None)
     except _StopTraining as stop:
         return {"model": model, "recipe": recipe, "history": read_log(output_dir), "metrics": run.last_metrics, "preset": None, "epochs": stop.args[0]}
@@ -596,6 +647,7 @@ def train(
                 "seed": int(seed),
                 "resumed_with_changes": resume_changes or None,
                 "backend": backend,
+                "input_pipeline": input_pipeline,
                 "mixed_precision": bool(mixed_precision),
             },
             "metrics": run.last_metrics,

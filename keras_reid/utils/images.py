@@ -4,7 +4,8 @@ Training (`keras_reid.data` pipelines), evaluation and inference (`FeatureExtrac
 all read images with `read_image`, so a file is seen the same way everywhere: EXIF
 orientation applied; grayscale, RGBA (alpha dropped), palette, CMYK and 16-bit images
 converted to 8-bit RGB; a missing, truncated or non-image file raises one
-`ImageReadError` line naming it.
+`ImageReadError` line naming it. `resize_image` is `tf.image.resize` in NumPy, for
+programs without TensorFlow.
 """
 
 import logging
@@ -136,3 +137,65 @@ def read_image(item, name=None):
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageReadError(f"{name or 'image'}: empty image of shape {arr.shape}.")
     return arr
+
+
+def _source_positions(out_size, in_size):
+    """Half-pixel-centre source coordinates of an axis, in float32 as TensorFlow's kernels."""
+    scale = np.float32(in_size) / np.float32(out_size)
+    return (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale
+
+
+def resize_image(image, size, interpolation="bilinear"):
+    """Resizes one `(h, w, C)` image to `size = (H, W)` as `tf.image.resize(..., antialias=False)`.
+
+    NumPy, no TensorFlow: the input stream and the feature extractor use it where TensorFlow
+    is not installed. "bilinear" and "nearest" are computed in float32 with the formulas of
+    TensorFlow's `ResizeBilinear` / `ResizeNearestNeighbor` kernels with half-pixel centres
+    (what `tf.image.resize` runs), so they agree with it to float32 rounding. The other
+    methods ("bicubic", "area", "lanczos3", "lanczos5") go through `keras.ops.image.resize`
+    on the current backend, whose kernels may differ slightly from TensorFlow's.
+
+    Args:
+        image: `(h, w, C)` array (uint8 or float).
+        size: `(H, W)` of the output.
+        interpolation: a `tf.image.resize` method (see above).
+
+    Returns:
+        A float32 `(H, W, C)` array (values kept in the input's range, e.g. 0-255).
+
+    Example:
+    >>> import numpy as np
+    >>> resize_image(np.full((300, 100, 3), 255, "uint8"), (256, 128)).shape
+    (256, 128, 3)
+    """
+    image = np.asarray(image)
+    height, width = (int(s) for s in size)
+    in_h, in_w = image.shape[:2]
+    if interpolation == "nearest":
+        rows = np.minimum(np.floor(_source_positions(height, in_h)).astype(np.int64), in_h - 1)
+        cols = np.minimum(np.floor(_source_positions(width, in_w)).astype(np.int64), in_w - 1)
+        return image[rows][:, cols].astype(np.float32)
+    if interpolation != "bilinear":
+        import keras
+
+        if interpolation not in ("bicubic", "area", "lanczos3", "lanczos5"):
+            raise ValueError(f"interpolation {interpolation!r} needs TensorFlow (tf.image.resize); without it use bilinear, "
+                             "nearest, bicubic, area, lanczos3 or lanczos5.")
+        out = keras.ops.image.resize(image[None].astype(np.float32), (height, width), interpolation=interpolation, antialias=False)
+        return np.asarray(keras.ops.convert_to_numpy(out)[0], np.float32)
+
+    def axis(out_size, in_size):
+        position = _source_positions(out_size, in_size) - np.float32(0.5)
+        floor = np.floor(position)
+        lower = np.maximum(floor.astype(np.int64), 0)
+        upper = np.minimum(np.ceil(position).astype(np.int64), in_size - 1)
+        return lower, upper, (position - floor).astype(np.float32)
+
+    top, bottom, y_lerp = axis(height, in_h)
+    left, right, x_lerp = axis(width, in_w)
+    # The kernel's arithmetic: each source row interpolated along x (done once per source
+    # row here, which gives the same values), then the two rows along y.
+    image = image.astype(np.float32)
+    rows = image[:, left] + (image[:, right] - image[:, left]) * x_lerp[None, :, None]
+    upper_row, lower_row = rows[top], rows[bottom]
+    return upper_row + (lower_row - upper_row) * y_lerp[:, None, None]
