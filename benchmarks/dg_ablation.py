@@ -1,18 +1,22 @@
 """Ablation of the domain-generalisation recipe: each ingredient removed in turn, same budget.
 
     KERAS_BACKEND=tensorflow python benchmarks/dg_ablation.py [--variants V ...] \
-        [--epochs 2] [--steps 150] [--seed 0]
+        [--epochs 2] [--steps 150] [--lr-milestones E ...] [--seed 0] [--reuse VARIANT=PRESET]
 
 Every variant is `keras_reid.training.train` of MobileNetV2 (from `mobilenetv2_imagenet`) on the
 `multi_source` training set (`../shared/datasets`): the strong-baseline recipe below or the
 plain recipe of the `*_cuhk03` presets, with one change, for the same short budget
-(`--epochs` epochs of `--steps` batches; the LR warms up in the first epoch and does not
-decay), then judged like the presets: the four DG benchmarks (10 seeded splits, cosine; never
+(`--epochs` epochs of `--steps` batches, `--steps 0` for whole epochs; the LR warms up in the
+first epoch and decays only at `--lr-milestones`), then judged like the presets: the four DG benchmarks (10 seeded splits, cosine; never
 trained on) and CUHK03-partial val (in-domain). A budget this short ranks ingredients by how
 fast they pay, not by where they end: the table says so.
 
-Runs go to `runs/dg_ablation/VARIANT` (git-ignored, resumable); results to
-benchmarks/results/dg_ablation.{json,md}. Rows of variants not run this time are kept.
+Runs go to `runs/dg_ablation/BUDGET/VARIANT` (git-ignored, resumable); results to
+benchmarks/results/dg_ablation.{json,md}, one table per budget. Rows of variants and budgets not
+run this time are kept. `--reuse plain=zoo/mobilenetv2_multisource/preset` evaluates a preset
+already trained with exactly that variant's recipe and budget instead of training it again (at
+`--epochs 12 --steps 0 --lr-milestones 9 --seed 0` the `plain` variant is the recipe and seed of
+`mobilenetv2_multisource`, built by `zoo/mobilenetv2_multisource/build.sh`).
 """
 
 import argparse
@@ -86,7 +90,13 @@ VARIANTS = {
 }
 
 
-def run_variant(name, epochs, steps, seed):
+def budget_name(epochs, steps, milestones, seed):
+    batches = f"{steps} batches" if steps else "all batches"
+    decay = f", LR x0.1 at epoch {', '.join(map(str, milestones))}" if milestones else ""
+    return f"{epochs} epochs x {batches}{decay}, seed {seed}"
+
+
+def run_variant(name, epochs, steps, milestones, seed):
     from keras_reid.training import Recipe, get_recipe, train
 
     _, overrides = VARIANTS[name]
@@ -95,9 +105,10 @@ def run_variant(name, epochs, steps, seed):
         recipe = get_recipe(overrides.pop("recipe"))
     else:
         recipe = Recipe(name=f"dg_ablation_{name}", **STRONG_BASELINE)
-    out = ROOT / "runs" / "dg_ablation" / name
+    tag = f"e{epochs}_s{steps}" + "".join(f"_m{m}" for m in milestones) + f"_seed{seed}"
+    out = ROOT / "runs" / "dg_ablation" / tag / name
     # The same number of images for every variant (the plain recipe has batches of 32).
-    steps = steps * 64 // overrides.get("batch_size", recipe.batch_size)
+    steps = steps * 64 // overrides.get("batch_size", recipe.batch_size) if steps else None
     start = time.perf_counter()
     result = train(
         recipe,
@@ -106,68 +117,96 @@ def run_variant(name, epochs, steps, seed):
         dataset_root=DATA,
         seed=seed,
         max_steps_per_epoch=steps,
-        verbose=0,
-        **{"epochs": epochs, "lr_milestones": (), **overrides},
+        verbose=1,
+        **{"epochs": epochs, "lr_milestones": tuple(milestones), **overrides},
     )
     return result["preset"], time.perf_counter() - start
 
 
-def markdown(rows, args_line):
+def markdown(rows):
     lines = [
         "# DG recipe ablation (measured by this project)",
         "",
-        f"Command: `KERAS_BACKEND=tensorflow python benchmarks/dg_ablation.py {args_line}`.",
         "Each variant trains MobileNetV2 from `mobilenetv2_imagenet` on `multi_source` (26,048 images,",
-        "1,978 identities; VIPeR/PRID/GRID/i-LIDS never trained on) for the same short budget, then is",
+        "1,978 identities; VIPeR/PRID/GRID/i-LIDS never trained on) for the budget of its table, then is",
         "evaluated like the presets (DG: mean of 10 seeded splits, cosine; in-domain: CUHK03-partial val).",
         "A short budget ranks ingredients by how soon they pay, not by where a full run ends.",
-        "",
-        "| variant | change | VIPeR R1 | PRID R1 | GRID R1 | i-LIDS R1 | mean R1 | mean DG mAP | CUHK03 val mAP | train s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
-        dg = row["dg"]
-        r1 = [dg[b]["mean"]["rank1"] for b in ORDER]
-        maps = [dg[b]["mean"]["mAP"] for b in ORDER]
-        lines.append(
-            f"| {row['variant']} | {row['change']} | " + " | ".join(f"{v:.1f}" for v in r1)
-            + f" | {sum(r1) / 4:.1f} | {sum(maps) / 4:.1f} | {row['in_domain']['mAP']:.1f} | {row['train_seconds']:.0f} |"
-        )
-    lines += ["", f"Budget: {rows[0]['budget'] if rows else ''}. Machine: {', '.join(sorted({r['machine'] for r in rows}))}.", ""]
-    return "\n".join(lines)
+    for budget in dict.fromkeys(r["budget"] for r in rows):
+        group = [r for r in rows if r["budget"] == budget]
+        lines += [
+            "",
+            f"## {budget}",
+            "",
+            f"Command: `KERAS_BACKEND=tensorflow python benchmarks/dg_ablation.py {group[0]['args']}"
+            f" --variants {' '.join(r['variant'] for r in group)}`.",
+            "",
+            "| variant | change | VIPeR R1 | PRID R1 | GRID R1 | i-LIDS R1 | mean R1 | mean DG mAP | CUHK03 val mAP | train s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in group:
+            dg = row["dg"]
+            r1 = [dg[b]["mean"]["rank1"] for b in ORDER]
+            maps = [dg[b]["mean"]["mAP"] for b in ORDER]
+            seconds = f"{row['train_seconds']:.0f}" if row.get("train_seconds") is not None else "—"
+            change = row["change"] + (f" (reused: `{row['reused']}`)" if row.get("reused") else "")
+            lines.append(
+                f"| {row['variant']} | {change} | " + " | ".join(f"{v:.1f}" for v in r1)
+                + f" | {sum(r1) / 4:.1f} | {sum(maps) / 4:.1f} | {row['in_domain']['mAP']:.1f} | {seconds} |"
+            )
+        lines += ["", f"Machine: {', '.join(sorted({r['machine'] for r in group}))}."]
+    return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), help="default: all")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=150, help="batches per epoch")
+    parser.add_argument("--steps", type=int, default=150, help="batches (of 64 images) per epoch; 0: whole epochs")
+    parser.add_argument("--lr-milestones", type=int, nargs="*", default=[], help="epochs where the LR drops x0.1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reuse", action="append", default=[], metavar="VARIANT=PRESET",
+        help="evaluate PRESET, trained with exactly this variant's recipe and budget, instead of training it",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"{DATA} is absent: this benchmark needs the project's shared datasets.")
+    reuse = dict(item.split("=", 1) for item in args.reuse)
+    unknown = sorted(set(reuse) - set(VARIANTS))
+    if unknown:
+        sys.exit(f"--reuse: unknown variant(s) {unknown}; choose from {sorted(VARIANTS)}.")
     path = RESULTS / "dg_ablation.json"
     rows = json.loads(path.read_text()) if path.exists() else []
-    budget = f"{args.epochs} epochs x {args.steps} batches, seed {args.seed}"
-    rows = [r for r in rows if r["variant"] not in args.variants and r["budget"] == budget]
-    for name in args.variants:
-        preset, seconds = run_variant(name, args.epochs, args.steps, args.seed)
-        rows.append(
-            {
-                "variant": name,
-                "change": VARIANTS[name][0],
-                "budget": budget,
-                "train_seconds": seconds,
-                "dg": eval_preset_dg(preset, DATA / "reid_extra"),
-                "in_domain": eval_preset(preset, "cuhk03_partial", DATA / "cuhk03_labeled_partial"),
-                "machine": cpu_model(),
-            }
-        )
-        rows.sort(key=lambda r: list(VARIANTS).index(r["variant"]))
+    budget = budget_name(args.epochs, args.steps, args.lr_milestones, args.seed)
+    args_line = f"--epochs {args.epochs} --steps {args.steps}" + (
+        f" --lr-milestones {' '.join(map(str, args.lr_milestones))}" if args.lr_milestones else ""
+    ) + f" --seed {args.seed}"
+    # Without --variants: every variant, or only the reused ones when --reuse is given.
+    names = list(dict.fromkeys([*reuse, *(args.variants or ([] if reuse else VARIANTS))]))
+    for name in names:
+        if name in reuse:
+            preset, seconds = reuse[name], None
+        else:
+            preset, seconds = run_variant(name, args.epochs, args.steps, args.lr_milestones, args.seed)
+        row = {
+            "variant": name,
+            "change": VARIANTS[name][0],
+            "budget": budget,
+            "args": args_line,
+            "train_seconds": seconds,
+            "dg": eval_preset_dg(preset, DATA / "reid_extra"),
+            "in_domain": eval_preset(preset, "cuhk03_partial", DATA / "cuhk03_labeled_partial"),
+            "machine": cpu_model(),
+        }
+        if name in reuse:
+            row["reused"] = reuse[name]
+        rows = [r for r in rows if (r["variant"], r["budget"]) != (name, budget)] + [row]
+        budgets = list(dict.fromkeys(r["budget"] for r in rows))
+        rows.sort(key=lambda r: (budgets.index(r["budget"]), list(VARIANTS).index(r["variant"])))
         path.write_text(json.dumps(rows, indent=2) + "\n")
-        args_line = f"--epochs {args.epochs} --steps {args.steps} --seed {args.seed}"
-        (RESULTS / "dg_ablation.md").write_text(markdown(rows, args_line))
-        print(markdown(rows, args_line), flush=True)
+        (RESULTS / "dg_ablation.md").write_text(markdown(rows))
+        print(markdown(rows), flush=True)
 
 
 if __name__ == "__main__":
