@@ -24,7 +24,7 @@ import keras
 from keras import ops
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.layers.align_corners_resize import resize_align_corners
+from keras_reid.layers.align_corners_resize import interpolation_matrix
 
 
 def _base_coords(length, align_corners):
@@ -174,6 +174,11 @@ def axis_aligned_sample(images, scale_x, scale_y, tx, ty, align_corners=False, o
     out_h, out_w = output_size if output_size is not None else (height, width)
     a_y = _hat_matrix(scale_y, ty, out_h, height, align_corners)
     a_x = _hat_matrix(scale_x, tx, out_w, width, align_corners)
+    return _apply_separable(images, a_y, a_x)
+
+
+def _apply_separable(images, a_y, a_x):
+    """`A_y · X · A_xᵀ` per sample: `a_y (N, Ho, H)`, `a_x (N, Wo, W)` (float32) on NHWC images."""
     a_y = ops.cast(a_y, images.dtype)
     a_x = ops.cast(a_x, images.dtype)
     rows = ops.einsum("noh,nhwc->nowc", a_y, images)
@@ -218,17 +223,19 @@ class AxisAlignedSampler(keras.layers.Layer):
     def call(self, inputs):
         images, translations = inputs
         translations = ops.cast(translations, "float32")
-        out = axis_aligned_sample(
-            images,
-            self.scale_x,
-            self.scale_y,
-            translations[:, 0],
-            translations[:, 1],
-            align_corners=self.align_corners,
-        )
+        height, width = images.shape[1], images.shape[2]
+        a_y = _hat_matrix(self.scale_y, translations[:, 1], height, height, self.align_corners)
+        a_x = _hat_matrix(self.scale_x, translations[:, 0], width, width, self.align_corners)
         if self.resize_to is not None:
-            out = resize_align_corners(out, self.resize_to)
-        return out
+            # The resize is separable and linear too: folded into the sampling matrices
+            # ((R_y·A_y)·X·(R_x·A_x)ᵀ), the crop is computed at the small output size
+            # instead of at the source's size and then resized. Same values to float32
+            # rounding; HA-CNN's local branch costs a fraction of what it did.
+            r_y = ops.convert_to_tensor(interpolation_matrix(self.resize_to[0], height), "float32")
+            r_x = ops.convert_to_tensor(interpolation_matrix(self.resize_to[1], width), "float32")
+            a_y = ops.einsum("po,noh->nph", r_y, a_y)
+            a_x = ops.einsum("po,now->npw", r_x, a_x)
+        return _apply_separable(images, a_y, a_x)
 
     def compute_output_shape(self, input_shape):
         images_shape = input_shape[0]

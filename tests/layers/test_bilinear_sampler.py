@@ -218,6 +218,37 @@ def test_axis_aligned_sample_matches_general_path_and_torch(align_corners, integ
         assert_rel_close(gdtheta, ref_dtheta, 1e-4)
 
 
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_sampler_with_resize_matches_torch_sample_then_interpolate(align_corners):
+    # HA-CNN's region crop as upstream runs it: grid_sample at the source size, then
+    # F.interpolate(align_corners=True). The layer folds the resize into its sampling
+    # matrices; values and gradients (images, translations) must not change.
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng()
+    images = rng.normal(size=(3, 16, 8, 4)).astype("float32")
+    translations = rng.uniform(-1.0, 1.0, size=(3, 2)).astype("float32")
+    cotangent = rng.normal(size=(3, 6, 7, 4)).astype("float32")
+    x = torch.tensor(np.transpose(images, (0, 3, 1, 2)), dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(translations, dtype=torch.float64, requires_grad=True)
+    theta = torch.zeros(3, 2, 3, dtype=torch.float64)
+    theta[:, 0, 0], theta[:, 1, 1] = 1.0, 0.25
+    theta = theta + torch.stack([torch.zeros_like(t), torch.zeros_like(t), t], dim=-1)
+    grid = F.affine_grid(theta, (3, 4, 16, 8), align_corners=align_corners)
+    crop = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=align_corners)
+    want = F.interpolate(crop, (6, 7), mode="bilinear", align_corners=True).permute(0, 2, 3, 1)
+    (want * torch.tensor(cotangent, dtype=torch.float64)).sum().backward()
+
+    layer = AxisAlignedSampler(1.0, 0.25, resize_to=(6, 7), align_corners=align_corners)
+    np.testing.assert_allclose(to_numpy(layer([images, translations])), want.detach().numpy(), atol=1e-5)
+    dx, dt = backend_grad(
+        lambda a, b: ops.sum(layer([a, b]) * ops.convert_to_tensor(cotangent)), images, translations
+    )
+    assert_rel_close(dx, np.transpose(x.grad.numpy(), (0, 2, 3, 1)), 1e-4)
+    assert_rel_close(dt, t.grad.numpy(), 1e-4)
+
+
 def test_axis_aligned_sampler_layer():
     x = np.random.rand(2, 16, 8, 4).astype("float32")
     t = np.random.uniform(-0.5, 0.5, size=(2, 2)).astype("float32")
