@@ -41,6 +41,7 @@ from common import cpu_model, timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
+DEFAULT_PATH = "FeatureExtractor network (BatchNorm folded), predict_on_batch"
 ARCHS = {
     # arch: (H, W)
     "resnet50_stra": (256, 128),
@@ -257,6 +258,12 @@ def worker_keras(args):
         except Exception as e:  # noqa: BLE001
             emit(dict(base, variant=variant, error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"))
 
+    # The library's default inference path: the network FeatureExtractor (and so the CLI
+    # and evaluate_model) runs, BatchNorms folded, called as the extractor calls it.
+    from keras_reid.feature_extractor import FeatureExtractor
+
+    default_net = FeatureExtractor(model, batch_size=args.batch, verbose=False)._network
+    bench(lambda: np.asarray(keras.ops.convert_to_numpy(default_net.predict_on_batch(x))), DEFAULT_PATH, True)
     if backend == "tensorflow":
         xt = tf.constant(x)
         for tname, m, check in targets:
@@ -380,8 +387,11 @@ def render(args, results, load, argv, started, elapsed):
     lines += ["", "## Headline: best keras_reid variant / best PyTorch variant", "",
               "Against the fastest PyTorch variant measured for the architecture (eager at either thread count, "
               "channels_last, `torch.compile` where it compiled), not against 2-thread eager only.", "",
-              "| architecture | best PyTorch variant | img/s | best keras_reid variant | img/s | ratio | ratio vs torch eager |",
-              "| --- | --- | ---: | --- | ---: | ---: | ---: |"]
+              f"The last column is the library's default path (`{DEFAULT_PATH}`: what `FeatureExtractor`, "
+              "`keras-reid embed` and `evaluate_model` run) against the same best PyTorch variant.", "",
+              "| architecture | best PyTorch variant | img/s | best keras_reid variant | img/s | ratio | ratio vs torch eager "
+              "| default path img/s | default path ratio |",
+              "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for arch in args.arch_list:
         recs = [r for r in results if r["arch"] == arch and "times" in r and "prefix" not in r["variant"]]
         eager = next((r for r in recs if r["framework"] == "torch" and r["variant"] == "eager"), None)
@@ -391,9 +401,14 @@ def render(args, results, load, argv, started, elapsed):
             best_torch = max(torch_recs, key=lambda r: ips(r, args.batch))
             best = max(keras_recs, key=lambda r: ips(r, args.batch))
             vs_eager = f"{ips(best, args.batch) / ips(eager, args.batch):.2f}x" if eager else ""
+            default = [r for r in keras_recs if r["variant"] == DEFAULT_PATH]
+            default_cols = " | ".join(
+                [f"{ips(default[0], args.batch):.1f}", f"**{ips(default[0], args.batch) / ips(best_torch, args.batch):.2f}x**"]
+                if default else ["—", "—"]
+            )
             lines.append(f"| {arch} | {best_torch['framework']}: {best_torch['variant']} | {ips(best_torch, args.batch):.1f} | "
                          f"{best['framework']}: {best['variant']} | {ips(best, args.batch):.1f} | "
-                         f"**{ips(best, args.batch) / ips(best_torch, args.batch):.2f}x** | {vs_eager} |")
+                         f"**{ips(best, args.batch) / ips(best_torch, args.batch):.2f}x** | {vs_eager} | {default_cols} |")
     prof = [r for r in results if "prefix" in r.get("variant", "")]
     if prof:
         lines += ["", "## Per-stage profile (prefix timing)", "",

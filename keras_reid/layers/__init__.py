@@ -24,3 +24,4 @@ from keras_reid.layers.soft_attention import SoftAttention
 from keras_reid.layers.instance_normalization import InstanceNormalization
 from keras_reid.layers.channel_gate import ChannelGate
 from keras_reid.layers.image_preprocessing import ImagePreprocessing
+from keras_reid.layers.batch_norm_folded_linear import BatchNormFoldedLinear
