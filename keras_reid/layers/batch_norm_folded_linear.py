@@ -1,7 +1,63 @@
 """A linear layer and the BatchNorm after it, run as one linear layer at inference."""
 
+import contextlib
+import contextvars
+
 import keras
 from keras import ops
+
+# Set while a folded inference view runs (`fold_batch_norm`): layers that hold a conv and its
+# BatchNorm inside them (HA-CNN's conv blocks) then fold them too.
+_FOLDING = contextvars.ContextVar("keras_reid_batch_norm_folding", default=False)
+
+
+def batch_norm_folding_active():
+    """True inside `batch_norm_folding()`: composite layers may run `folded_linear_call`."""
+    return _FOLDING.get()
+
+
+@contextlib.contextmanager
+def batch_norm_folding():
+    """Context in which composite layers run their conv + BatchNorm pairs folded (inference)."""
+    token = _FOLDING.set(True)
+    try:
+        yield
+    finally:
+        _FOLDING.reset(token)
+
+
+def folded_linear_call(linear, batch_norm, inputs):
+    """`batch_norm(linear(inputs), training=False)` as one linear op with folded weights.
+
+    `linear` is a built `Conv2D`, `DepthwiseConv2D` or `Dense` without activation and
+    `batch_norm` a `BatchNormalization` over the last axis; see `BatchNormFoldedLinear`.
+    """
+    bn = batch_norm
+    dtype = linear.compute_dtype
+    scale = ops.rsqrt(ops.cast(bn.moving_variance, "float32") + bn.epsilon)
+    if bn.scale:
+        scale = scale * ops.cast(bn.gamma, "float32")
+    bias = -ops.cast(bn.moving_mean, "float32")
+    if linear.use_bias:
+        bias = bias + ops.cast(linear.bias, "float32")
+    bias = bias * scale
+    if bn.center:
+        bias = bias + ops.cast(bn.beta, "float32")
+    kernel = ops.cast(linear.kernel, "float32")
+    if isinstance(linear, keras.layers.DepthwiseConv2D):
+        # Output channel c * depth_multiplier + m comes from kernel[..., c, m].
+        scale = ops.reshape(scale, kernel.shape[-2:])
+    kernel, bias = ops.cast(kernel * scale, dtype), ops.cast(bias, dtype)
+    if isinstance(linear, keras.layers.Dense):
+        return ops.matmul(inputs, kernel) + bias
+    if isinstance(linear, keras.layers.DepthwiseConv2D):
+        outputs = ops.depthwise_conv(
+            inputs, kernel, strides=linear.strides, padding=linear.padding,
+            dilation_rate=linear.dilation_rate, data_format=linear.data_format,
+        )
+    else:
+        outputs = linear.convolution_op(inputs, kernel)
+    return outputs + bias
 
 
 class BatchNormFoldedLinear(keras.layers.Layer):
@@ -46,36 +102,8 @@ class BatchNormFoldedLinear(keras.layers.Layer):
         self.batch_norm = batch_norm
         self.built = True
 
-    def _folded(self):
-        bn = self.batch_norm
-        scale = ops.rsqrt(ops.cast(bn.moving_variance, "float32") + bn.epsilon)
-        if bn.scale:
-            scale = scale * ops.cast(bn.gamma, "float32")
-        bias = -ops.cast(bn.moving_mean, "float32")
-        if self.linear.use_bias:
-            bias = bias + ops.cast(self.linear.bias, "float32")
-        bias = bias * scale
-        if bn.center:
-            bias = bias + ops.cast(bn.beta, "float32")
-        kernel = ops.cast(self.linear.kernel, "float32")
-        if isinstance(self.linear, keras.layers.DepthwiseConv2D):
-            # Output channel c * depth_multiplier + m comes from kernel[..., c, m].
-            scale = ops.reshape(scale, kernel.shape[-2:])
-        return ops.cast(kernel * scale, self.compute_dtype), ops.cast(bias, self.compute_dtype)
-
     def call(self, inputs):
-        kernel, bias = self._folded()
-        layer = self.linear
-        if isinstance(layer, keras.layers.Dense):
-            return ops.matmul(inputs, kernel) + bias
-        if isinstance(layer, keras.layers.DepthwiseConv2D):
-            outputs = ops.depthwise_conv(
-                inputs, kernel, strides=layer.strides, padding=layer.padding,
-                dilation_rate=layer.dilation_rate, data_format=layer.data_format,
-            )
-        else:
-            outputs = layer.convolution_op(inputs, kernel)
-        return outputs + bias
+        return folded_linear_call(self.linear, self.batch_norm, inputs)
 
     def compute_output_shape(self, input_shape):
         return self.linear.compute_output_shape(input_shape)

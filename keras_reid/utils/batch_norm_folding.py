@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_reid.layers.batch_norm_folded_linear import BatchNormFoldedLinear
+from keras_reid.layers.batch_norm_folded_linear import BatchNormFoldedLinear, batch_norm_folding
 
 # The linear layers a following BatchNorm can be folded into (exact types: a subclass may
 # compute something else with the same weights).
@@ -42,26 +42,39 @@ def _find_folds(model, folds):
     return folds
 
 
+class _FoldedInference(keras.Model):
+    """Runs the folded graph in inference mode, composite layers folding inside too."""
+
+    def __init__(self, network, **kwargs):
+        super().__init__(name=network.name, **kwargs)
+        self.network = network
+
+    def call(self, inputs, training=None):
+        with batch_norm_folding():
+            return self.network(inputs, training=False)
+
+
 def fold_batch_norm(model):
     """An inference-only view of a functional model with its BatchNorms folded away.
 
     Each `BatchNormalization` (last axis) whose only input is a `Conv2D`,
     `DepthwiseConv2D` or `Dense` layer without activation, that layer's only consumer, is
     merged with it into a `keras_reid.layers.BatchNormFoldedLinear`: one conv plus bias
-    instead of a conv and the BatchNorm's elementwise ops (MobileNetV2 at 256×128 runs
-    about 1.8× faster on a CPU with TensorFlow; `benchmarks/pytorch_speed.py`). Every
-    other layer, nested functional models' included, is the source model's own layer,
-    and the folded layers read the source variables on each call, so the view always
-    computes the source model's current inference function, to float32 rounding. Layers
-    that hold BatchNorms inside them (custom blocks) are left as they are.
+    instead of a conv and the BatchNorm's elementwise ops. Layers that hold a conv and its
+    BatchNorm inside them (HA-CNN's conv blocks) fold them while the view runs
+    (`batch_norm_folding_active()`). Every other layer, nested functional models'
+    included, is the source model's own layer, and the folded weights are computed from
+    the source variables on each call, so the view always computes the source model's
+    current inference function, to float32 rounding. MobileNetV2 at 256×128 runs about
+    1.7× faster on a 2-core CPU with TensorFlow (`benchmarks/pytorch_speed.py`).
     `FeatureExtractor` runs models through this by default.
 
     Args:
         model: a functional `keras.Model` (for example `keras.Model(inputs, outputs)`).
 
     Returns:
-        A functional `keras.Model` with the same inputs and outputs, for inference
-        (`training=False`); not meant to be trained or saved.
+        A `keras.Model` with the same inputs and outputs that always runs in inference
+        mode; not meant to be trained or saved.
 
     Example:
     >>> import keras, numpy as np
@@ -90,10 +103,11 @@ def fold_batch_norm(model):
             return args[0]  # its scale and shift are in the layer before it
         return layer(*args, **kwargs)
 
-    return keras.models.clone_model(
+    graph = keras.models.clone_model(
         # A plain functional view of the same graph: subclasses may not clone.
         keras.Model(model.input, model.output, name=model.name),
         clone_function=clone_function,
         call_function=call_function,
         recursive=True,
     )
+    return _FoldedInference(graph)

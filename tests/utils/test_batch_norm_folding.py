@@ -86,13 +86,16 @@ def test_rejects_a_subclassed_model():
         fold_batch_norm(Net())
 
 
-@pytest.mark.parametrize("arch, expected", [("mobilenetv2", 53), ("osnet_x0_25", 80), ("resnet50", 54)])
+@pytest.mark.parametrize(
+    "arch, expected", [("mobilenetv2", 53), ("osnet_x0_25", 80), ("resnet50", 54), ("hacnn", 2)]
+)
 def test_real_architectures(arch, expected):
     rng = np.random.default_rng()
-    model = build(arch, image_shape=(64, 32, 3))
+    shape = (160, 64, 3) if arch == "hacnn" else (64, 32, 3)  # HA-CNN's regions need its size
+    model = build(arch, image_shape=shape)
     network = keras.Model(model.network.input, model.network.output["embedding"])
     randomise_batch_norms(network, rng, spread=0.3)
-    x = rng.uniform(-2.0, 2.0, size=(2, 64, 32, 3)).astype("float32")
+    x = rng.uniform(-2.0, 2.0, size=(2, *shape)).astype("float32")
     want = to_numpy(network(x, training=False))
     folded = fold_batch_norm(network)
     assert num_folded(folded) == expected
@@ -112,3 +115,32 @@ def test_feature_extractor_folds_by_default():
     plain = FeatureExtractor(model, verbose=False, fold_batch_norm=False)
     assert num_folded(fast._network) == 53 and num_folded(plain._network) == 0
     np.testing.assert_allclose(fast(images), plain(images), atol=1e-5)
+
+
+def test_composite_layers_fold_their_conv_blocks_inside_the_view():
+    # HA-CNN's Inception blocks hold conv + BN pairs; inside the folded view their
+    # BatchNorms must not run at all (folded), outside it they must.
+    from keras_reid.layers import InceptionA
+
+    rng = np.random.default_rng()
+    inputs = keras.Input((8, 4, 16))
+    block = InceptionA(16)
+    model = keras.Model(inputs, block(inputs))
+    randomise_batch_norms(model, rng)
+    x = rng.normal(size=(2, 8, 4, 16)).astype("float32")
+    want = to_numpy(model(x, training=False))
+    folded = fold_batch_norm(model)
+    bn = block.stream1_0_bn
+    original_call = bn.call
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("BatchNorm ran inside the folded view")
+
+    bn.call = refuse
+    try:
+        got = to_numpy(folded(x))
+        with pytest.raises(AssertionError, match="BatchNorm ran"):
+            model(x, training=False)
+    finally:
+        bn.call = original_call
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
