@@ -33,7 +33,7 @@ run() {
 run tensorflow --doctest-modules tests keras_reid
 # Model code must run on every backend; the CLI, data, evaluation and training tests are
 # backend-independent or start their own backend subprocesses, so they run once (above).
-MULTI_BACKEND=(tests/layers tests/backbones tests/models tests/losses)
+MULTI_BACKEND=(tests/layers tests/backbones tests/models tests/losses tests/utils)
 # Converted-weight parity is required on TensorFlow and JAX.
 run jax "${MULTI_BACKEND[@]}" tests/conversion/test_parity.py tests/conversion/test_parity_hacnn_pcb.py tests/conversion/test_parity_osnet.py
 run torch --doctest-modules "${MULTI_BACKEND[@]}" keras_reid/layers keras_reid/models keras_reid/losses

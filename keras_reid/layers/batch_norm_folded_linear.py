@@ -82,8 +82,9 @@ class BatchNormFoldedLinear(keras.layers.Layer):
     >>> import keras, numpy as np
     >>> conv, bn = keras.layers.Conv2D(4, 3), keras.layers.BatchNormalization()
     >>> x = np.random.rand(2, 8, 8, 3).astype("float32")
-    >>> want = bn(conv(x), training=False)
-    >>> bool(np.allclose(BatchNormFoldedLinear(conv, bn)(x), want, atol=1e-5))
+    >>> want = keras.ops.convert_to_numpy(bn(conv(x), training=False))
+    >>> got = keras.ops.convert_to_numpy(BatchNormFoldedLinear(conv, bn)(x))
+    >>> bool(np.allclose(got, want, atol=1e-5))
     True
 
     Reference: Jacob et al., "Quantization and Training of Neural Networks for Efficient
