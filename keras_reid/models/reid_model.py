@@ -1,3 +1,7 @@
+import contextlib
+import contextvars
+import weakref
+
 import keras
 from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
@@ -8,6 +12,19 @@ from keras_reid.utils.normalization import l2_normalize
 from keras_reid.losses.reid_loss import ReIDLoss
 
 CLASSIFIER_PREFIX = "classifier"
+# model -> (its network, that network's BatchNorm-folded view); weak keys: dies with the model.
+_FOLDED_NETWORKS = weakref.WeakKeyDictionary()
+# Set while `predict` / `predict_on_batch` run: inference goes through the folded view.
+_FOLDED_INFERENCE = contextvars.ContextVar("keras_reid_folded_inference", default=False)
+
+
+@contextlib.contextmanager
+def _folded_inference():
+    token = _FOLDED_INFERENCE.set(True)
+    try:
+        yield
+    finally:
+        _FOLDED_INFERENCE.reset(token)
 
 
 @keras_reid_export
@@ -17,7 +34,9 @@ class ReIDModel(keras.Model):
     - **Input**: NHWC float images already resized to `image_shape` and normalised by
       the preset's preprocessor (`keras_reid.ReIDPreprocessor`).
     - **Inference** (`model(x)`, `model.predict(x)`): the embedding the upstream code uses
-      at test time, a float32 tensor `(batch, embedding_dim)`.
+      at test time, a float32 tensor `(batch, embedding_dim)`. `predict` runs the
+      network with its BatchNorms folded into the convolutions (`folded_network()`):
+      the same values to float32 rounding, faster.
     - **Training** (`model(x, training=True)`, `fit`): a dict with `"embedding"` (the
       training feature, for metric losses) and one logits tensor per supervised head,
       named in `model.logit_names`. Auxiliary losses (the StRA diversity loss) are added
@@ -125,18 +144,50 @@ class ReIDModel(keras.Model):
     def _network_outputs(self, inputs, training=None):
         if self.preprocessing is not None:
             inputs = self.preprocessing(inputs)
+        if not training and _FOLDED_INFERENCE.get():
+            return self.folded_network()(inputs)
         return self.network(inputs, training=training)
 
     def call(self, inputs, training=None):
         outputs = self._network_outputs(inputs, training=training)
         if not training:
-            embedding = ops.cast(outputs["embedding"], "float32")
-            if self.normalize_embedding:
-                embedding = l2_normalize(embedding)
-            return embedding
+            return self._inference_embedding(outputs)
         for term in self._auxiliary_losses(outputs):
             self.add_loss(term)
         return self._training_outputs(outputs)
+
+    def _inference_embedding(self, outputs):
+        embedding = ops.cast(outputs["embedding"], "float32")
+        if self.normalize_embedding:
+            embedding = l2_normalize(embedding)
+        return embedding
+
+    def folded_network(self):
+        """The network's inference view with its BatchNorms folded (cached).
+
+        `keras_reid.utils.batch_norm_folding.fold_batch_norm(self.network)`: the same
+        outputs to float32 rounding, faster on CPU; it reads the model's variables on every
+        call, so it follows training. `predict`, `predict_on_batch` and `FeatureExtractor` run it.
+        """
+        from keras_reid.utils.batch_norm_folding import fold_batch_norm
+
+        cached = _FOLDED_NETWORKS.get(self)
+        if cached is None or cached[0] is not self.network:  # the network may be rebuilt
+            cached = (self.network, fold_batch_norm(self.network))
+            _FOLDED_NETWORKS[self] = cached  # outside the model: not a tracked sublayer
+        return cached[1]
+
+    def predict(self, *args, **kwargs):
+        # The folded view is built here, eagerly, and `call` uses it while predict traces
+        # and runs (the library's fast inference path); `model(x)` keeps the plain layers.
+        self.folded_network()
+        with _folded_inference():
+            return super().predict(*args, **kwargs)
+
+    def predict_on_batch(self, x):
+        self.folded_network()
+        with _folded_inference():
+            return super().predict_on_batch(x)
 
     def _auxiliary_losses(self, outputs):
         """The weighted auxiliary terms (e.g. StRA's diversity loss) of the network outputs."""
