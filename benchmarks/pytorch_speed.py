@@ -21,7 +21,10 @@ tests/models/hacnn/torch_reference.py):
 4. a JAX subprocess does the same with a `jax.jit`-ed `model.stateless_call`.
 
 Timing: `--warmup` untimed calls (compilation happens there), then the median of `--runs` timed
-calls, each ending when the output is on the host (`.numpy()` / `block_until_ready`).
+calls, each ending when the output is on the host (`.numpy()` / `block_until_ready`). Within a
+worker the variants are timed in turns (one call of each per round), so the drift of a shared
+machine's speed hits them alike; workers (torch eager, torch.compile, each Keras backend) run
+one after another.
 `--profile` times prefixes of the network (input -> end of stage k) with the same method in every
 framework, so differences between consecutive prefixes give the time per stage.
 Everything written is measured; nothing is extrapolated.
@@ -37,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from common import cpu_model, timeit
+from common import cpu_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
@@ -74,6 +77,35 @@ PREFIXES = {
 
 def emit(record):
     print("RESULT " + json.dumps(record), flush=True)
+
+
+class RoundRobin:
+    """Times a worker's variants in turns (one call of each per round), then emits them.
+
+    A shared 2-core machine's speed drifts by tens of percent within minutes; timed in
+    turns, every variant of a worker sees the same drift, so their ratios hold.
+    """
+
+    def __init__(self, warmup):
+        self.warmup = warmup
+        self.entries = []
+
+    def add(self, record, call, runs):
+        self.entries.append((record, call, runs))
+
+    def run(self):
+        for _, call, _ in self.entries:
+            for _ in range(max(self.warmup - 1, 0)):
+                call()
+        times = [[] for _ in self.entries]
+        for round_index in range(max((runs for _, _, runs in self.entries), default=0)):
+            for (_, call, runs), spent in zip(self.entries, times):
+                if round_index < runs:
+                    start = time.perf_counter()
+                    call()
+                    spent.append(time.perf_counter() - start)
+        for (record, _, _), spent in zip(self.entries, times):
+            emit(dict(record, times=spent))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,20 +199,28 @@ def worker_torch(args):
     want = np.load(os.path.join(args.workdir, f"{args.arch}_want.npy"))
     base = dict(framework="torch", arch=args.arch, threads=torch.get_num_threads())
 
-    def bench(fn, variant, check=True, inp=None):
+    timer = RoundRobin(args.warmup)
+
+    def bench(fn, variant, check=True, inp=None, threads=None):
         inp = x if inp is None else inp
 
         def call():
-            with torch.no_grad():
-                return fn(inp).contiguous().numpy()
+            if threads:
+                torch.set_num_threads(threads)
+            try:
+                with torch.no_grad():
+                    return fn(inp).contiguous().numpy()
+            finally:
+                if threads:
+                    torch.set_num_threads(2)
 
         try:
             t_first = time.perf_counter()
             out = call()
             first = time.perf_counter() - t_first
             diff = float(np.abs(out - want).max()) if check else None
-            times = timeit(call, max(args.warmup - 1, 0), args.runs if check else args.profile_runs)
-            emit(dict(base, variant=variant, times=times, first_call_s=first, max_abs_diff=diff))
+            timer.add(dict(base, variant=variant, first_call_s=first, max_abs_diff=diff), call,
+                      args.runs if check else args.profile_runs)
         except Exception as e:  # noqa: BLE001 - reported in the results
             emit(dict(base, variant=variant, error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"))
 
@@ -192,16 +232,14 @@ def worker_torch(args):
             ref_cl = copy.deepcopy(ref).to(memory_format=torch.channels_last)
             bench(lambda t: _first(ref_cl(t)), "eager, channels_last",
                   inp=x.contiguous(memory_format=torch.channels_last))
-            del ref_cl
-            torch.set_num_threads(1)
-            bench(lambda t: _first(ref(t)), "eager, 1 thread")
-            torch.set_num_threads(2)
+            bench(lambda t: _first(ref(t)), "eager, 1 thread", threads=1)
         if args.profile:
             for label, _, name in PREFIXES[args.arch]:
                 bench(_torch_prefix_fn(args.arch, ref, name), f"eager prefix: {label}", check=False)
     elif args.mode == "compile":
         compiled = torch.compile(ref)
         bench(lambda t: _first(compiled(t)), "torch.compile")
+    timer.run()
 
 
 def _first(out):
@@ -241,6 +279,8 @@ def worker_keras(args):
     if args.profile:
         targets += [(f"prefix: {label}", prefix_model(lname), False) for label, lname, _ in PREFIXES[args.arch]]
 
+    timer = RoundRobin(args.warmup)
+
     def bench(call, variant, check):
         try:
             t_first = time.perf_counter()
@@ -251,8 +291,7 @@ def worker_keras(args):
                 diff = float(np.abs(out - want).max())
                 assert diff <= TOL, f"{args.arch} {variant}: max abs diff {diff:.3g} > {TOL}"
             runs = args.runs if check else args.profile_runs
-            times = timeit(call, max(args.warmup - 1, 0), runs)
-            emit(dict(base, variant=variant, times=times, first_call_s=first, max_abs_diff=diff))
+            timer.add(dict(base, variant=variant, first_call_s=first, max_abs_diff=diff), call, runs)
         except AssertionError:
             raise
         except Exception as e:  # noqa: BLE001
@@ -288,6 +327,7 @@ def worker_keras(args):
 
             variant = "jax.jit(stateless_call)" + ("" if tname == "full" else " " + tname)
             bench(lambda f=f, tv=tv, ntv=ntv: np.asarray(jax.block_until_ready(f(tv, ntv, xj))), variant, check)
+    timer.run()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +395,8 @@ def render(args, results, load, argv, started, elapsed):
         + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
         "",
         f"Batch {args.batch}, float32, input sizes: " + ", ".join(f"{a} {ARCHS[a][0]}x{ARCHS[a][1]}" for a in args.arch_list)
-        + f". {args.warmup} warm-up calls (compilation included), then the median of {args.runs} timed calls; "
+        + f". {args.warmup} warm-up calls (compilation included), then the median of {args.runs} timed calls, "
+        "the variants of each worker (process) timed in turns; "
         "images/s = batch / median. torch: `torch.set_num_threads(2)`, `eval()`, `torch.no_grad()`. "
         "TensorFlow: intra-op threads 2. Same weights in every framework (the random reference "
         "checkpoint converted with `conversion.convert_checkpoint`); every Keras variant's embedding "
