@@ -26,6 +26,17 @@ def batch_norm_folding():
         _FOLDING.reset(token)
 
 
+def conv_batch_norm(linear, batch_norm, inputs, training=None):
+    """`batch_norm(linear(inputs))`, folded into one op inside `batch_norm_folding()` at inference.
+
+    What composite layers (blocks holding a conv and its BatchNorm) call, so that a folded
+    inference view (`keras_reid.utils.batch_norm_folding.fold_batch_norm`) folds them too.
+    """
+    if not training and batch_norm_folding_active():
+        return folded_linear_call(linear, batch_norm, inputs)
+    return batch_norm(linear(inputs), training=training)
+
+
 def folded_linear_call(linear, batch_norm, inputs):
     """`batch_norm(linear(inputs), training=False)` as one linear op with folded weights.
 

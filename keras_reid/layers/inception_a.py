@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.layers.batch_norm_folded_linear import batch_norm_folding_active, folded_linear_call
+from keras_reid.layers.batch_norm_folded_linear import conv_batch_norm
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
 
 # PyTorch's default Conv2d/Linear kernel init (kaiming_uniform with a=√5 = U(±1/√fan_in)).
@@ -55,10 +55,7 @@ def call_conv_block(layer, name, x, training=None):
     pad = conv.kernel_size[0] // 2
     if pad:
         x = ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-    if not training and batch_norm_folding_active():
-        # Inside a folded inference view (keras_reid.utils.batch_norm_folding).
-        return ops.relu(folded_linear_call(conv, bn, x))
-    return ops.relu(bn(conv(x), training=training))
+    return ops.relu(conv_batch_norm(conv, bn, x, training))  # folded inside a folded view
 
 
 @keras_reid_export

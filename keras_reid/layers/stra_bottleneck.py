@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_reid.api_export import keras_reid_export
+from keras_reid.layers.batch_norm_folded_linear import conv_batch_norm
 from keras_reid.layers.local_attention import LocalAttention
 from keras_reid.layers.mode_attention import ModeAttention
 from keras_reid.layers.torch_batch_norm import torch_batch_norm
@@ -101,14 +102,15 @@ class StRABottleneck(keras.layers.Layer):
             self.downsample_bn.build(out_shape)
 
     def call(self, inputs, training=None):
-        x = ops.relu(self.bn1(self.conv1(inputs), training=training))
+        # conv_batch_norm: folded into one conv inside a folded inference view.
+        x = ops.relu(conv_batch_norm(self.conv1, self.bn1, inputs, training))
         x = self.local_attention(x, training=training)
         x, diversity = self.mode_attention(x, training=training)
         x = ops.relu(self.bn2(x, training=training))
-        x = self.bn3(self.conv3(x), training=training)
+        x = conv_batch_norm(self.conv3, self.bn3, x, training)
         shortcut = inputs
         if self.has_projection:
-            shortcut = self.downsample_bn(self.downsample_conv(inputs), training=training)
+            shortcut = conv_batch_norm(self.downsample_conv, self.downsample_bn, inputs, training)
         return ops.relu(x + shortcut), diversity
 
     def compute_output_shape(self, input_shape):

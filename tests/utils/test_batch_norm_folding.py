@@ -144,3 +144,29 @@ def test_composite_layers_fold_their_conv_blocks_inside_the_view():
     finally:
         bn.call = original_call
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_stra_bottleneck_folds_inside_the_view():
+    from keras_reid.layers import StRABottleneck
+
+    rng = np.random.default_rng()
+    inputs = keras.Input((8, 4, 16))
+    block = StRABottleneck(16, heads=2, pooling_reduction=4)
+    model = keras.Model(inputs, block(inputs)[0])
+    randomise_batch_norms(model, rng, spread=0.3)
+    x = rng.normal(size=(2, 8, 4, 16)).astype("float32")
+    want = to_numpy(model(x, training=False))
+    folded = fold_batch_norm(model)
+    originals = {bn: bn.call for bn in (block.bn1, block.bn3, block.downsample_bn)}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("BatchNorm ran inside the folded view")
+
+    for bn in originals:
+        bn.call = refuse
+    try:
+        got = to_numpy(folded(x))
+    finally:
+        for bn, call in originals.items():
+            bn.call = call
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
