@@ -169,7 +169,7 @@ class FeatureExtractor:
                 )
             preprocessor = own
         network = getattr(model, "network", None)
-        if layer is not None or (fold_batch_norm and isinstance(getattr(network, "output", None), dict)):
+        if isinstance(getattr(network, "output", None), dict):
             # The contract's embedding output of the functional network (a bare model's
             # own output is that embedding, cast to float32, which _forward does too).
             self._network = keras.Model(network.input, network.output["embedding"], name=f"{model.name}_network")

@@ -6,9 +6,12 @@ import contextvars
 import keras
 from keras import ops
 
-# Set while a folded inference view runs (`fold_batch_norm`): layers that hold a conv and its
-# BatchNorm inside them (HA-CNN's conv blocks) then fold them too.
+# Set while a folded inference view runs (`fold_batch_norm`, `ReIDModel.predict`): layers that
+# hold a conv and its BatchNorm inside them (HA-CNN's conv blocks) then fold them too.
 _FOLDING = contextvars.ContextVar("keras_reid_batch_norm_folding", default=False)
+# The linear layers a following BatchNorm can be folded into (exact types: a subclass may
+# compute something else with the same weights).
+FOLDABLE_LINEAR_TYPES = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
 
 
 def batch_norm_folding_active():
@@ -106,7 +109,7 @@ class BatchNormFoldedLinear(keras.layers.Layer):
         kwargs.setdefault("name", linear.name)
         kwargs.setdefault("dtype", linear.dtype_policy)
         super().__init__(**kwargs)
-        if type(linear) not in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense):
+        if type(linear) not in FOLDABLE_LINEAR_TYPES:
             raise TypeError(f"Cannot fold a BatchNorm into a {type(linear).__name__} (Conv2D, DepthwiseConv2D or Dense).")
         if linear.activation is not keras.activations.linear:
             raise ValueError(f"{linear.name} has an activation: the BatchNorm after it cannot be folded into it.")

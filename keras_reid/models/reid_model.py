@@ -1,5 +1,3 @@
-import contextlib
-import contextvars
 import weakref
 
 import keras
@@ -7,6 +5,7 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_reid.api_export import keras_reid_export
+from keras_reid.layers.batch_norm_folded_linear import batch_norm_folding, batch_norm_folding_active
 from keras_reid.losses.cross_entropy import weighted_mean
 from keras_reid.utils.normalization import l2_normalize
 from keras_reid.losses.reid_loss import ReIDLoss
@@ -14,17 +13,6 @@ from keras_reid.losses.reid_loss import ReIDLoss
 CLASSIFIER_PREFIX = "classifier"
 # model -> (its network, that network's BatchNorm-folded view); weak keys: dies with the model.
 _FOLDED_NETWORKS = weakref.WeakKeyDictionary()
-# Set while `predict` / `predict_on_batch` run: inference goes through the folded view.
-_FOLDED_INFERENCE = contextvars.ContextVar("keras_reid_folded_inference", default=False)
-
-
-@contextlib.contextmanager
-def _folded_inference():
-    token = _FOLDED_INFERENCE.set(True)
-    try:
-        yield
-    finally:
-        _FOLDED_INFERENCE.reset(token)
 
 
 @keras_reid_export
@@ -144,7 +132,7 @@ class ReIDModel(keras.Model):
     def _network_outputs(self, inputs, training=None):
         if self.preprocessing is not None:
             inputs = self.preprocessing(inputs)
-        if not training and _FOLDED_INFERENCE.get():
+        if not training and batch_norm_folding_active():  # predict: the folded view
             return self.folded_network()(inputs)
         return self.network(inputs, training=training)
 
@@ -181,12 +169,12 @@ class ReIDModel(keras.Model):
         # The folded view is built here, eagerly, and `call` uses it while predict traces
         # and runs (the library's fast inference path); `model(x)` keeps the plain layers.
         self.folded_network()
-        with _folded_inference():
+        with batch_norm_folding():
             return super().predict(*args, **kwargs)
 
     def predict_on_batch(self, x):
         self.folded_network()
-        with _folded_inference():
+        with batch_norm_folding():
             return super().predict_on_batch(x)
 
     def _auxiliary_losses(self, outputs):

@@ -2,11 +2,11 @@
 
 import keras
 
-from keras_reid.layers.batch_norm_folded_linear import BatchNormFoldedLinear, batch_norm_folding
-
-# The linear layers a following BatchNorm can be folded into (exact types: a subclass may
-# compute something else with the same weights).
-_LINEAR_TYPES = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
+from keras_reid.layers.batch_norm_folded_linear import (
+    FOLDABLE_LINEAR_TYPES,
+    BatchNormFoldedLinear,
+    batch_norm_folding,
+)
 
 
 def _in_graph(node, keys):
@@ -33,7 +33,7 @@ def _find_folds(model, folds):
         if layer.axis not in (-1, len(bn_nodes[0].input_tensors[0].shape) - 1):
             continue
         producer = bn_nodes[0].input_tensors[0]._keras_history.operation
-        if type(producer) not in _LINEAR_TYPES or producer.activation is not keras.activations.linear:
+        if type(producer) not in FOLDABLE_LINEAR_TYPES or producer.activation is not keras.activations.linear:
             continue
         own_calls = [node for node in producer._inbound_nodes if _in_graph(node, keys)]
         consumers = [node for node in producer._outbound_nodes if _in_graph(node, keys)]
