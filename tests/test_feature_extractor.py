@@ -181,3 +181,17 @@ def test_loads_a_preset_folder_and_shows_progress(model, tmp_path, capsys):
     np.testing.assert_allclose(out, FeatureExtractor(model)(_images(3)), atol=1e-5)
     assert "3/3" in capsys.readouterr().err
     assert os.path.isdir(preset)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "area"])
+def test_resize_of_a_decoded_image_equals_the_preprocessors(model, interpolation):
+    """The extractor resizes each uint8 image with one kernel op; the pixels are the ones
+    `ReIDPreprocessor.resize` (`tf.image.resize` on float32) gives, bit for bit."""
+    tf = pytest.importorskip("tensorflow")
+    extractor = FeatureExtractor(model, preprocessor=ReIDPreprocessor(SHAPE[:2], interpolation=interpolation))
+    for size in [(150, 47), (40, 20), (64, 90)]:  # down, up, mixed
+        image = _images(1, seed=sum(size), size=size)[0]
+        got = extractor._fit(image)
+        want = tf.image.resize(tf.cast(image[None], tf.float32), SHAPE[:2], method=interpolation, antialias=False)[0].numpy()
+        assert got.dtype == np.float32 and got.shape == SHAPE
+        np.testing.assert_array_equal(got, want)
