@@ -225,13 +225,15 @@ def worker_torch(args):
             emit(dict(base, variant=variant, error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"))
 
     if args.mode == "prepare":  # eager
+        import copy
+
+        ref_cl = copy.deepcopy(ref).to(memory_format=torch.channels_last)
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        emit(dict(base, kind="compute", **_compute_reference(ref, x), **{
+            "dense_share_eager": _dense_share(ref, x), "dense_share_channels_last": _dense_share(ref_cl, x_cl)}))
         bench(lambda t: _first(ref(t)), "eager")
         if args.torch_extra:  # PyTorch's other eager settings: candidates for its best variant
-            import copy
-
-            ref_cl = copy.deepcopy(ref).to(memory_format=torch.channels_last)
-            bench(lambda t: _first(ref_cl(t)), "eager, channels_last",
-                  inp=x.contiguous(memory_format=torch.channels_last))
+            bench(lambda t: _first(ref_cl(t)), "eager, channels_last", inp=x_cl)
             bench(lambda t: _first(ref(t)), "eager, 1 thread", threads=1)
         if args.profile:
             for label, _, name in PREFIXES[args.arch]:
@@ -240,6 +242,51 @@ def worker_torch(args):
         compiled = torch.compile(ref)
         bench(lambda t: _first(compiled(t)), "torch.compile")
     timer.run()
+
+
+def _compute_reference(ref, x):
+    """FLOPs of one image through the reference, and the machine's dense float32 matmul rate.
+
+    The FLOPs are what `torch.utils.flop_counter` counts (convolutions and matrix products,
+    a multiply-add being 2); the matmul rate (2048² float32, 2 threads, best of 5) is what
+    the BLAS the frameworks link reaches on this machine: a bound no network gets past.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        ref(x[:1])
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    torch.mm(a, b)
+    best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(5))
+    return dict(flops_per_image=float(counter.get_total_flops()), matmul_gflops=2 * 2048**3 / best / 1e9)
+
+
+def _dense_share(module, x):
+    """Share of an eager forward's CPU time spent in convolution and matrix-product kernels.
+
+    From `torch.profiler` (self CPU time per op, one call after a warm-up). Those kernels
+    are oneDNN's in PyTorch and in TensorFlow alike; the rest (BatchNorm, activations,
+    attention, pooling, framework overhead) is where another framework can win, so
+    1 / share bounds the speed-up of a framework whose dense kernels are no faster.
+    """
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad():
+        module(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            module(x)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    dense = sum(e.self_cpu_time_total for e in events if "conv" in e.key or e.key in ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul"))
+    return dense / total if total else None
+
+
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def _first(out):
@@ -385,6 +432,8 @@ def ips(rec, batch):
 
 def render(args, results, load, argv, started, elapsed):
     vers = versions()
+    compute = {r["arch"]: r for r in results if r.get("kind") == "compute"}
+    results = [r for r in results if r.get("kind") != "compute"]
     lines = [
         "# Embedding extraction: keras_reid vs the PyTorch reference modules (CPU)",
         "",
@@ -450,6 +499,36 @@ def render(args, results, load, argv, started, elapsed):
             lines.append(f"| {arch} | {best_torch['framework']}: {best_torch['variant']} | {ips(best_torch, args.batch):.1f} | "
                          f"{best['framework']}: {best['variant']} | {ips(best, args.batch):.1f} | "
                          f"**{ips(best, args.batch) / ips(best_torch, args.batch):.2f}x** | {vs_eager} | {default_cols} |")
+    if compute:
+        lines += ["", "## What limits the ratio: compute rate and where PyTorch's time goes", "",
+                  "FLOPs per image of the reference network as `torch.utils.flop_counter` counts them (convolutions "
+                  "and matrix products, a multiply-add = 2 FLOPs; elementwise work not counted) times images/s, "
+                  "against the dense float32 matmul rate measured in the same worker (`torch.mm`, 2048², 2 threads, "
+                  "best of 5): the rate the machine's BLAS reaches on one large matrix product.",
+                  "", "The share columns profile PyTorch eager (`torch.profiler`, self CPU time): the part spent in "
+                  "convolution and matrix-product kernels, which are oneDNN's in PyTorch and TensorFlow alike. The "
+                  "rest (BatchNorm, activations, attention, pooling, dispatch) is where a framework can gain without "
+                  "faster kernels: `1 / share` is the speed-up over that PyTorch variant if the rest took no time at all.",
+                  "", "| architecture | GFLOPs/img | dense matmul GFLOP/s | best PyTorch GFLOP/s (% of dense) | "
+                  "default path GFLOP/s (% of dense) | dense-kernel share, eager / channels_last | 1 / share | "
+                  "default path ratio |",
+                  "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
+        for arch in args.arch_list:
+            c = compute.get(arch)
+            recs = [r for r in results if r["arch"] == arch and "times" in r and "prefix" not in r["variant"]]
+            torch_recs = [r for r in recs if r["framework"].startswith("torch")]
+            default = [r for r in recs if r["framework"].startswith("keras") and r["variant"] == DEFAULT_PATH]
+            if not (c and torch_recs and default):
+                continue
+            gflops = c["flops_per_image"] / 1e9
+            dense = c["matmul_gflops"]
+            best_torch = max(ips(r, args.batch) for r in torch_recs)
+            ours = ips(default[0], args.batch)
+            lines.append(f"| {arch} | {gflops:.2f} | {dense:.0f} | {gflops * best_torch:.0f} "
+                         f"({100 * gflops * best_torch / dense:.0f}%) | {gflops * ours:.0f} ({100 * gflops * ours / dense:.0f}%) "
+                         f"| {100 * c['dense_share_eager']:.0f}% / {100 * c['dense_share_channels_last']:.0f}% "
+                         f"| {1 / c['dense_share_eager']:.2f}x / {1 / c['dense_share_channels_last']:.2f}x "
+                         f"| {ours / best_torch:.2f}x |")
     prof = [r for r in results if "prefix" in r.get("variant", "")]
     if prof:
         lines += ["", "## Per-stage profile (prefix timing)", "",
