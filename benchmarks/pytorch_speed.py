@@ -24,7 +24,9 @@ Timing: `--warmup` untimed calls (compilation happens there), then the median of
 calls, each ending when the output is on the host (`.numpy()` / `block_until_ready`). Within a
 worker the variants are timed in turns (one call of each per round), so the drift of a shared
 machine's speed hits them alike; workers (torch eager, torch.compile, each Keras backend) run
-one after another.
+one after another. `--repeats N` runs that whole sequence N times and keeps, for every variant,
+its fastest repeat (lowest median): on a virtual machine whose neighbours steal CPU in bursts,
+each variant, PyTorch's and ours alike, gets N chances at a quiet window.
 `--profile` times prefixes of the network (input -> end of stage k) with the same method in every
 framework, so differences between consecutive prefixes give the time per stage.
 Everything written is measured; nothing is extrapolated.
@@ -430,8 +432,26 @@ def ips(rec, batch):
     return batch / statistics.median(rec["times"])
 
 
+def best_repeat(results):
+    """One record per variant: its fastest repeat (lowest median), and per architecture the
+    compute record with the highest dense rate (the quietest window)."""
+    best = {}
+    for r in results:
+        key = (r["arch"], r["framework"], r.get("variant"), r.get("kind"))
+        old = best.get(key)
+        if old is None:
+            best[key] = r
+        elif r.get("kind") == "compute":
+            if r["matmul_gflops"] > old["matmul_gflops"]:
+                best[key] = r
+        elif "times" in r and ("times" not in old or statistics.median(r["times"]) < statistics.median(old["times"])):
+            best[key] = r
+    return list(best.values())
+
+
 def render(args, results, load, argv, started, elapsed):
     vers = versions()
+    results = best_repeat(results)
     compute = {r["arch"]: r for r in results if r.get("kind") == "compute"}
     results = [r for r in results if r.get("kind") != "compute"]
     lines = [
@@ -445,15 +465,17 @@ def render(args, results, load, argv, started, elapsed):
         "",
         f"Batch {args.batch}, float32, input sizes: " + ", ".join(f"{a} {ARCHS[a][0]}x{ARCHS[a][1]}" for a in args.arch_list)
         + f". {args.warmup} warm-up calls (compilation included), then the median of {args.runs} timed calls, "
-        "the variants of each worker (process) timed in turns; "
+        "the variants of each worker (process) timed in turns"
+        + (f"; the whole sequence of workers run {args.repeats} times, each variant's fastest repeat kept"
+           if args.repeats > 1 else "") + "; "
         "images/s = batch / median. torch: `torch.set_num_threads(2)`, `eval()`, `torch.no_grad()`. "
         "TensorFlow: intra-op threads 2. Same weights in every framework (the random reference "
         "checkpoint converted with `conversion.convert_checkpoint`); every Keras variant's embedding "
         f"was checked against PyTorch eager (max abs diff <= {TOL}, column 'max diff').",
         "",
         "Load average (1/5/15 min, `os.getloadavg`) per architecture, before -> after: "
-        + "; ".join(f"{a}: {b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f} -> {e[0]:.2f}/{e[1]:.2f}/{e[2]:.2f}"
-                    for a, (b, e) in load.items())
+        + "; ".join(f"{a}: " + ", ".join(f"{b[0]:.2f}/{b[1]:.2f}/{b[2]:.2f} -> {e[0]:.2f}/{e[1]:.2f}/{e[2]:.2f}"
+                                       for b, e in spans) for a, spans in load.items())
         + ". " + (args.conditions or "Other processes on the machine were not controlled; every framework was "
                   "measured under the same conditions, one after the other."),
         "",
@@ -572,6 +594,8 @@ def main(argv=None):
     p.add_argument("--torch-extra", action=argparse.BooleanOptionalAction, default=True,
                    help="also time torch eager with channels_last and with 1 thread (default on: they compete for "
                    "the headline's best PyTorch variant); --no-torch-extra skips them")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run every worker this many times; each variant keeps its fastest repeat")
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "pytorch_speed.md"))
     p.add_argument("--results-json", help="also write the raw records here")
     p.add_argument("--conditions", default="", help="what else ran on the machine during the measurement, for the report")
@@ -591,6 +615,8 @@ def main(argv=None):
         return worker_keras(args)
     if args.warmup < 1:
         p.error("--warmup must be >= 1")
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
     args.arch_list = [a for a in args.archs.split(",") if a]
     for a in args.arch_list + args.profile_archs:
         if a not in ARCHS:
@@ -598,22 +624,23 @@ def main(argv=None):
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     t0 = time.perf_counter()
     results, load = [], {}
+    compile_archs = args.arch_list if args.compile_archs is None else [a for a in args.compile_archs.split(",") if a]
     with tempfile.TemporaryDirectory(prefix="pytorch_speed_") as workdir:
-        for arch in args.arch_list:
-            before = os.getloadavg()
-            results += run_worker("torch", arch, workdir, args, mode="prepare")
-            if not os.path.exists(os.path.join(workdir, f"{arch}.pth")):
-                load[arch] = (before, os.getloadavg())
-                continue
-            for backend in [b for b in args.backends.split(",") if b]:
-                results += run_worker("keras", arch, workdir, args, backend=backend)
-            load[arch] = (before, os.getloadavg())
-            write(args, results, load, argv, started, t0)
-        compile_archs = args.arch_list if args.compile_archs is None else [a for a in args.compile_archs.split(",") if a]
-        for arch in compile_archs:
-            if arch in args.arch_list and os.path.exists(os.path.join(workdir, f"{arch}.pth")):
-                results += run_worker("torch", arch, workdir, args, mode="compile")
+        for _ in range(args.repeats):
+            for arch in args.arch_list:
+                before = os.getloadavg()
+                results += run_worker("torch", arch, workdir, args, mode="prepare")
+                if not os.path.exists(os.path.join(workdir, f"{arch}.pth")):
+                    load.setdefault(arch, []).append((before, os.getloadavg()))
+                    continue
+                for backend in [b for b in args.backends.split(",") if b]:
+                    results += run_worker("keras", arch, workdir, args, backend=backend)
+                load.setdefault(arch, []).append((before, os.getloadavg()))
                 write(args, results, load, argv, started, t0)
+            for arch in compile_archs:
+                if arch in args.arch_list and os.path.exists(os.path.join(workdir, f"{arch}.pth")):
+                    results += run_worker("torch", arch, workdir, args, mode="compile")
+                    write(args, results, load, argv, started, t0)
     print(write(args, results, load, argv, started, t0))
     return 0
 
