@@ -33,6 +33,24 @@ def timeit(fn, warmup, runs):
     return times
 
 
+def timeit_in_turns(fns, warmup, runs):
+    """`timeit` for several functions called in turns (one call of each per round).
+
+    A shared machine's speed drifts within minutes; in turns, every function sees the same
+    drift, so their ratios hold. Returns one list of wall times (s) per function.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return times
+
+
 def eval_preset(preset, dataset, root):
     """`keras-reid eval PRESET --dataset DATASET --root ROOT` (cosine, no re-ranking).
 

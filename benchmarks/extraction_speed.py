@@ -10,9 +10,9 @@ compiled `predict_on_batch`, batch 32:
 - end to end: `FeatureExtractor(model)(paths)` from the JPEG files (decode, EXIF, resize in
   worker threads overlapped with the model, L2 normalisation), the path `keras-reid embed` takes.
 
-Best of `--runs` timed passes after one warm-up pass each. Real crops: the first `--count`
-images of CUHK03 labeled (partial) train in `../shared/datasets` (research use; read, never
-copied). Writes benchmarks/results/extraction_speed.md.
+Best of `--runs` timed passes after one warm-up pass each, the two sides timed in turns. Real
+crops: the first `--count` images of CUHK03 labeled (partial) train in `../shared/datasets`
+(research use; read, never copied). Writes benchmarks/results/extraction_speed.md.
 """
 
 import argparse
@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from common import cpu_model, timeit
+from common import cpu_model, timeit, timeit_in_turns
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "cuhk03_labeled_partial" / "train"
@@ -51,8 +51,8 @@ def measure(preset, paths, args):
     def end_to_end():
         extractor(paths)
 
-    t_model = min(timeit(model_only, 1, args.runs))  # one warm-up: compilation, file cache
-    t_e2e = min(timeit(end_to_end, 1, args.runs))
+    # In turns, one warm-up each (compilation, file cache), so drift hits both sides alike.
+    t_model, t_e2e = (min(t) for t in timeit_in_turns([model_only, end_to_end], 1, args.runs))
     # Where a crop's CPU time goes outside the model, each part on one thread (best of 3).
     t_decode = min(timeit(lambda: [read_image(p) for p in paths], 0, 3)) / len(paths)
     t_resize = min(timeit(lambda: [extractor._fit(image) for image in decoded], 0, 3)) / len(paths)
@@ -120,7 +120,7 @@ def main(argv=None):
         f"{keras.backend.backend()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after. "
         f"{args.conditions}".rstrip(),
         f"{len(paths)} real CUHK03 crops (JPEG, e.g. {sizes[0][0]}×{sizes[0][1]} to {sizes[:, 0].max()}×"
-        f"{sizes[:, 1].max()} px), batch {args.batch}, best of {args.runs} passes after a warm-up. Model only: the "
+        f"{sizes[:, 1].max()} px), batch {args.batch}, best of {args.runs} passes after a warm-up, the two sides timed in turns. Model only: the "
         "crops already decoded, resized and normalised, through the network `FeatureExtractor` runs (BatchNorm "
         "folded, `predict_on_batch`). End to end: `FeatureExtractor(model)(paths)`, what `keras-reid embed` runs.",
         "",
