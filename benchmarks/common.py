@@ -21,6 +21,18 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def git_commit():
+    """The checkout's short commit hash (`?` without git), for the results' headers."""
+    import subprocess
+
+    try:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
 def timeit(fn, warmup, runs):
     """Calls `fn` `warmup` times untimed, then returns the wall times (s) of `runs` calls."""
     for _ in range(warmup):

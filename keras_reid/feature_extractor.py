@@ -258,8 +258,9 @@ class FeatureExtractor:
 
         Each image is resized as soon as it is decoded, so a batch never holds full-size
         images and peak memory does not grow with the inputs' size or number. The
-        resize is the preprocessor's (`tf.image.resize`, same method, no antialiasing)
-        applied to the uint8 pixels directly: the kernel reads them as floats, so the
+        resize is the preprocessor's (`tf.image.resize`, same method, no antialiasing; for
+        bilinear and nearest, the kernel op it runs, called directly) applied to the
+        uint8 pixels directly: the kernel reads them as floats, so the
         result equals resizing the float32 copy, without making that 4× larger copy.
         Without TensorFlow, `keras_reid.utils.images.resize_image` computes the same kernel
         in NumPy (bilinear and nearest agree bit for bit).
@@ -272,8 +273,7 @@ class FeatureExtractor:
             return resize_image(image, size, self.preprocessor.interpolation)
         method = self.preprocessor.interpolation
         # Bilinear and nearest call the kernel `tf.image.resize` runs for them (half-pixel
-        # centres) as one op: the same pixels without the wrapper's extra eager ops, which
-        # cost about as much as the resize itself on a person crop.
+        # centres) as one op: the same pixels without the wrapper's extra eager ops.
         if method == "bilinear":
             return tf.raw_ops.ResizeBilinear(images=image[None], size=size, half_pixel_centers=True).numpy()[0]
         if method == "nearest":
