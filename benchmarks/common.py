@@ -4,6 +4,7 @@ folder is on `sys.path`): the machine description and one `keras-reid eval` call
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +24,6 @@ def cpu_model():
 
 def git_commit():
     """The checkout's short commit hash (`?` without git), for the results' headers."""
-    import subprocess
-
     try:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
@@ -35,14 +34,7 @@ def git_commit():
 
 def timeit(fn, warmup, runs):
     """Calls `fn` `warmup` times untimed, then returns the wall times (s) of `runs` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+    return timeit_in_turns([fn], warmup, runs)[0]
 
 
 def timeit_in_turns(fns, warmup, runs):

@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "cuhk03_labeled_partial" / "train"
 
 
-def measure(preset, paths, args):
+def measure(preset, paths, decoded, args):
     """One preset: model-only and end-to-end images/s, and where a crop's CPU time goes."""
     import keras
 
@@ -37,7 +37,6 @@ def measure(preset, paths, args):
 
     model = keras_reid.load(preset)
     extractor = FeatureExtractor(model, batch_size=args.batch, verbose=False)
-    decoded = [read_image(p) for p in paths]
     ready = np.stack([extractor._fit(image) for image in decoded])  # resized, float32 0-255
     normalised = extractor._preprocess(list(ready))
 
@@ -95,13 +94,8 @@ def main(argv=None):
     from keras_reid.feature_extractor import read_image
 
     paths = sorted(str(p) for p in DATA.glob("*.jpg"))[: args.count]
-    from PIL import Image
-
-    sizes = []
-    for path in paths:
-        with Image.open(path) as image:  # the header only
-            sizes.append(image.size[::-1])
-    sizes = np.array(sizes)
+    decoded = [read_image(p) for p in paths]  # decoded once: every preset and the decoder check use them
+    sizes = np.array([image.shape[:2] for image in decoded])
     load_before = os.getloadavg()
     # TensorFlow's JPEG decoder as an alternative to Pillow, from the file as Pillow reads it:
     # its cost, and whether it gives Pillow's pixels with its default and its accurate IDCT.
@@ -113,9 +107,9 @@ def main(argv=None):
             return tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method=dct).numpy()
 
         seconds = min(timeit(lambda: [decode(p) for p in paths], 0, 3)) / len(paths)
-        diffs = [int(np.abs(decode(p).astype(int) - read_image(p)).max()) for p in paths]
+        diffs = [int(np.abs(decode(p).astype(int) - image).max()) for p, image in zip(paths, decoded)]
         tf_decoders[dct or "default"] = (seconds, sum(d > 0 for d in diffs), max(diffs))
-    results = [measure(preset, paths, args) for preset in args.presets.split(",")]
+    results = [measure(preset, paths, decoded, args) for preset in args.presets.split(",")]
     load_after = os.getloadavg()
     cores = os.cpu_count() or 1
     cmd = (

@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 
-from common import cpu_model, git_commit
+from common import cpu_model, git_commit, timeit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
@@ -263,7 +263,7 @@ def _compute_reference(ref, x):
         ref(x[:1])
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     torch.mm(a, b)
-    best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(5))
+    best = min(timeit(lambda: torch.mm(a, b), 0, 5))
     return dict(flops_per_image=float(counter.get_total_flops()), matmul_gflops=2 * 2048**3 / best / 1e9)
 
 
@@ -293,13 +293,6 @@ def _dense_share(module, x):
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     return sum(e.self_cpu_time_total for e in events if _is_dense_op(e.key)) / total
-
-
-def _seconds(fn):
-    """Wall time of one call of `fn`."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def _first(out):
@@ -460,12 +453,14 @@ def best_repeat(results):
             best[key] = r
     kept = list(best.values())
     for runs in prefix_runs.values():
-        def slowest_prefix(records):
-            timed = [statistics.median(r["times"]) for r in records if "times" in r]
-            return max(timed) if len(timed) == len(records) else float("inf")
-
-        kept += min(runs.values(), key=slowest_prefix)
+        kept += min(runs.values(), key=_slowest_prefix)
     return kept
+
+
+def _slowest_prefix(records):
+    """Median time of a repeat's longest prefix (infinite when one of its prefixes failed)."""
+    timed = [statistics.median(r["times"]) for r in records if "times" in r]
+    return max(timed) if len(timed) == len(records) else float("inf")
 
 
 def render(args, results, load, argv, started, elapsed):
