@@ -21,7 +21,7 @@ def _model():
 
 def test_predict_uses_the_folded_network_and_model_call_does_not():
     model = _model()
-    x = np.random.default_rng().normal(size=(6, 64, 32, 3)).astype("float32")
+    x = np.random.default_rng(1).normal(size=(6, 64, 32, 3)).astype("float32")
     want = to_numpy(model(x))
     num_weights = len(model.weights)
     bn = model.network.get_layer("features_4_project_bn")
@@ -46,10 +46,12 @@ def test_predict_uses_the_folded_network_and_model_call_does_not():
 
 def test_predict_follows_training_and_save(tmp_path):
     model = _model()
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(1)
     x = rng.normal(size=(8, 64, 32, 3)).astype("float32")
     before = model.predict(x, verbose=0)
-    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    # A moderate step: SGD(0.1) on random data can blow the weights up until the unchanged
+    # BN statistics no longer fit them, and then float32 rounding alone reaches 1e-4.
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
     model.fit(x, rng.integers(0, 3, 8), epochs=1, batch_size=4, verbose=0)
     after = model.predict(x, verbose=0)
     assert np.abs(after - before).max() > 1e-3  # the weights (and BN statistics) moved
