@@ -11,7 +11,7 @@ gradient to the transform. This module gives:
 - `affine_grid_sample(images, theta, output_size, align_corners)`: both together, for any θ.
 - `axis_aligned_sample(images, scale_x, scale_y, tx, ty, align_corners, output_size)`: the
   exact separable form for θ = [[s_x, 0, t_x], [0, s_y, t_y]] (HA-CNN's hard attention):
-  `out = A_y · X · A_xᵀ` with bilinear "hat" matrices, via einsum. No gather, so it is
+  `out = A_y · X · A_xᵀ` with bilinear "hat" matrices, two matrix products. No gather, so it is
   cheap on every backend; the matrices are built from `floor`, so values and gradients
   equal PyTorch's, including at integer sampling positions.
 - `AxisAlignedSampler`: a layer wrapping `axis_aligned_sample`, optionally followed by an
@@ -24,7 +24,7 @@ import keras
 from keras import ops
 
 from keras_reid.api_export import keras_reid_export
-from keras_reid.layers.align_corners_resize import interpolation_matrix
+from keras_reid.layers.align_corners_resize import apply_separable, interpolation_matrix
 
 
 def _base_coords(length, align_corners):
@@ -154,7 +154,7 @@ def axis_aligned_sample(images, scale_x, scale_y, tx, ty, align_corners=False, o
     """Exact bilinear sampling for θ = [[scale_x, 0, tx], [0, scale_y, ty]] (separable).
 
     Equals `affine_grid_sample` for such θ (and PyTorch's `affine_grid` + `grid_sample`
-    with zero padding), values and gradients, but with two einsums instead of a gather.
+    with zero padding), values and gradients, but with two matrix products instead of a gather.
 
     Args:
         images: `(N, H, W, C)`.
@@ -179,10 +179,7 @@ def axis_aligned_sample(images, scale_x, scale_y, tx, ty, align_corners=False, o
 
 def _apply_separable(images, a_y, a_x):
     """`A_y · X · A_xᵀ` per sample: `a_y (N, Ho, H)`, `a_x (N, Wo, W)` (float32) on NHWC images."""
-    a_y = ops.cast(a_y, images.dtype)
-    a_x = ops.cast(a_x, images.dtype)
-    rows = ops.einsum("noh,nhwc->nowc", a_y, images)
-    return ops.einsum("npw,nowc->nopc", a_x, rows)
+    return apply_separable(images, ops.cast(a_y, images.dtype), ops.cast(a_x, images.dtype))
 
 
 @keras_reid_export
