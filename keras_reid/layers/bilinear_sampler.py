@@ -230,8 +230,8 @@ class AxisAlignedSampler(keras.layers.Layer):
             # rounding; HA-CNN's local branch costs a fraction of what it did.
             r_y = ops.convert_to_tensor(interpolation_matrix(self.resize_to[0], height), "float32")
             r_x = ops.convert_to_tensor(interpolation_matrix(self.resize_to[1], width), "float32")
-            a_y = ops.einsum("po,noh->nph", r_y, a_y)
-            a_x = ops.einsum("po,now->npw", r_x, a_x)
+            a_y = ops.matmul(r_y, a_y)  # (P, O) · (N, O, H), broadcast over N
+            a_x = ops.matmul(r_x, a_x)
         return _apply_separable(images, a_y, a_x)
 
     def compute_output_shape(self, input_shape):
