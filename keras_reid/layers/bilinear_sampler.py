@@ -20,6 +20,8 @@ gradient to the transform. This module gives:
 Sampling weights are computed in float32 and cast to the images' dtype.
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -177,6 +179,33 @@ def axis_aligned_sample(images, scale_x, scale_y, tx, ty, align_corners=False, o
     return _apply_separable(images, a_y, a_x)
 
 
+def _band_length(scale, length):
+    """Rows a sampler of this scale reads per sample, at most: its positions span
+    `|scale| · (length − 1)` source rows, and bilinear reads one more (both flags)."""
+    return min(length, int(math.ceil(abs(scale) * (length - 1))) + 2)
+
+
+def _band_start(a, band):
+    """`(N,)` first of the `band` consecutive source rows that hold every nonzero weight of
+    the sampling matrix `a` (N, O, H): its first used row, moved up so the band fits."""
+    used = ops.cast(ops.max(a, axis=1) > 0.0, "int32")  # weights are >= 0
+    first = ops.argmax(used, axis=-1)  # 0 when nothing is used: the output is zero anyway
+    return ops.minimum(ops.cast(first, "int32"), a.shape[-1] - band)
+
+
+def _take_band(images, a_y, start, band):
+    """Rows `start .. start + band` of each sample's `images` (N, H, W, C) and the matching
+    columns of `a_y` (N, O, H), with one gather each over the flattened batch."""
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    rows = start[:, None] + ops.arange(band, dtype="int32")[None, :]  # (N, band)
+    batch = ops.shape(images)[0]
+    flat = ops.reshape(ops.arange(batch, dtype="int32")[:, None] * height + rows, (-1,))
+    images = ops.take(ops.reshape(images, (-1, width * channels)), flat, axis=0)
+    images = ops.reshape(images, (-1, band, width, channels))
+    columns = ops.take(ops.reshape(ops.transpose(a_y, (0, 2, 1)), (-1, a_y.shape[1])), flat, axis=0)
+    return images, ops.transpose(ops.reshape(columns, (-1, band, a_y.shape[1])), (0, 2, 1))
+
+
 def _apply_separable(images, a_y, a_x):
     """`A_y · X · A_xᵀ` per sample: `a_y (N, Ho, H)`, `a_x (N, Wo, W)` (float32) on NHWC images."""
     return apply_separable(images, ops.cast(a_y, images.dtype), ops.cast(a_x, images.dtype))
@@ -223,6 +252,13 @@ class AxisAlignedSampler(keras.layers.Layer):
         height, width = images.shape[1], images.shape[2]
         a_y = _hat_matrix(self.scale_y, translations[:, 1], height, height, self.align_corners)
         a_x = _hat_matrix(self.scale_x, translations[:, 0], width, width, self.align_corners)
+        # A vertical scale below 1 reads only a band of the source's rows per sample: gather
+        # that band (its start from the uncomposed matrix, whose nonzero columns include
+        # every column with a nonzero gradient) so the row product skips the zero columns.
+        band = _band_length(self.scale_y, height)
+        if band < height:
+            start = _band_start(a_y, band)
+            images, a_y = _take_band(images, a_y, start, band)
         if self.resize_to is not None:
             # The resize is separable and linear too: folded into the sampling matrices
             # ((R_y·A_y)·X·(R_x·A_x)ᵀ), the crop is computed at the small output size

@@ -218,17 +218,24 @@ def test_axis_aligned_sample_matches_general_path_and_torch(align_corners, integ
         assert_rel_close(gdtheta, ref_dtheta, 1e-4)
 
 
+@pytest.mark.parametrize("translations_kind", ["random", "zero", "edges"])
 @pytest.mark.parametrize("align_corners", [False, True])
-def test_sampler_with_resize_matches_torch_sample_then_interpolate(align_corners):
+def test_sampler_with_resize_matches_torch_sample_then_interpolate(align_corners, translations_kind):
     # HA-CNN's region crop as upstream runs it: grid_sample at the source size, then
     # F.interpolate(align_corners=True). The layer folds the resize into its sampling
-    # matrices; values and gradients (images, translations) must not change.
+    # matrices and reads only the band of rows the crop covers; values and gradients
+    # (images, translations) must not change, at integer positions (t = 0, HA-CNN's
+    # init), with crops partly or wholly outside the source, and at the band's clamps.
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
     rng = np.random.default_rng()
     images = rng.normal(size=(3, 16, 8, 4)).astype("float32")
-    translations = rng.uniform(-1.0, 1.0, size=(3, 2)).astype("float32")
+    translations = {
+        "random": rng.uniform(-1.0, 1.0, size=(3, 2)),
+        "zero": np.zeros((3, 2)),
+        "edges": np.array([[0.3, -0.75], [-0.2, 0.75], [0.0, 1.4]]),  # top, bottom, outside
+    }[translations_kind].astype("float32")
     cotangent = rng.normal(size=(3, 6, 7, 4)).astype("float32")
     x = torch.tensor(np.transpose(images, (0, 3, 1, 2)), dtype=torch.float64, requires_grad=True)
     t = torch.tensor(translations, dtype=torch.float64, requires_grad=True)
