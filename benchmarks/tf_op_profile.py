@@ -5,7 +5,9 @@ Usage:
         [--batch 32] [--runs 3] [--top 12] [--out benchmarks/results/tf_op_profile.md]
 
 Profiles the network the library's default inference path runs (`FeatureExtractor`'s
-BatchNorm-folded network, random weights: op costs do not depend on the values) at the
+BatchNorm-folded network; random weights and nonzero BatchNorm statistics, as a trained
+model has: op costs do not depend on the values, but grappler removes additions of an
+all-zero bias, which would change the graph) at the
 input sizes of `pytorch_speed.py`. The network is traced once as a `tf.function`, its
 variables frozen into constants, and the graph run in a TensorFlow session with full
 tracing (`RunOptions.FULL_TRACE`); each node's self time (`all_end_rel_micros`) is
@@ -53,6 +55,16 @@ def profile(arch, batch, runs):
     height, width = SIZES[arch]
     keras.utils.set_random_seed(0)
     model = keras_reid.build(arch, num_classes=751, image_shape=(height, width, 3))
+    # Fresh BatchNorms shift by exactly zero, and grappler would then drop the folded bias
+    # additions from the frozen graph (and with them the conv + bias + activation fusions a
+    # trained model gets): give every BatchNorm trained-like, nonzero statistics.
+    rng = np.random.default_rng(0)
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for variable, low, high in ((layer.moving_mean, -0.5, 0.5), (layer.moving_variance, 0.5, 1.5),
+                                        (layer.gamma, 0.5, 1.5), (layer.beta, -0.5, 0.5)):
+                if variable is not None:
+                    variable.assign(rng.uniform(low, high, variable.shape).astype("float32"))
     network = FeatureExtractor(model, batch_size=batch, verbose=False)._network
     x = np.random.default_rng(0).normal(size=(batch, height, width, 3)).astype("float32")
 
